@@ -1,0 +1,496 @@
+"""The data contract: the one definition of every entity the lake accepts.
+
+Everything else reads this module: the generators produce data that satisfies it, the ingest
+validators enforce it, the RDS DDL tests compare the migrations with it, the Glue/Athena table
+definitions take their columns from it and the README's data-model table is rendered from it.
+Change a rule here and every consumer follows (or a test fails).
+
+Example:
+    >>> from lake.contract import ENTITIES
+    >>> ENTITIES["surgical_robots"].primary_key
+    'robot_id'
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+class DType(str, enum.Enum):
+    """Logical column types; each maps to Arrow, PostgreSQL and Glue types below."""
+
+    STRING = "string"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    DATE = "date"
+    TIMESTAMP = "timestamp"  # ISO 8601; naive values are UTC; stored as UTC, millisecond precision
+
+
+class Privacy(str, enum.Enum):
+    """Privacy class of a column (HIPAA Safe Harbor thinking)."""
+
+    NONE = "none"
+    DIRECT_IDENTIFIER = "direct_identifier"  # names, MRNs: never stored as sent
+    QUASI_IDENTIFIER = "quasi_identifier"  # birth date, ZIP: generalized before storage
+    PSEUDONYMIZED_KEY = "pseudonymized_key"  # keyed HMAC of a direct identifier
+
+
+class Pseudonym(str, enum.Enum):
+    """What ingest does to a PHI column before anything leaves the function."""
+
+    HMAC = "hmac"  # -> <stored_name>: hex HMAC-SHA256 with a key from Secrets Manager
+    DROP = "drop"  # -> not stored at all
+    BIRTH_YEAR = "birth_year"  # -> patient_birth_year (NULL when age > 89) + patient_age_90_plus
+    ZIP3 = "zip3"  # -> first three digits
+
+
+class Landing(str, enum.Enum):
+    RDS = "rds"
+    LAKE = "lake"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: DType
+    description: str
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    enum: tuple[str, ...] | None = None
+    pattern: str | None = None  # full-match regular expression for strings
+    privacy: Privacy = Privacy.NONE
+    pseudonym: Pseudonym | None = None
+    stored_name: str | None = None  # name after pseudonymization, when it changes
+
+    @property
+    def is_phi(self) -> bool:
+        return self.privacy in (Privacy.DIRECT_IDENTIFIER, Privacy.QUASI_IDENTIFIER)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    column: str
+    parent: str  # entity name
+    parent_column: str
+    parks: bool  # True: a row whose parent is missing waits for it; False: it loads (orphan)
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A rule across columns of one row: `left >= right` when both are present."""
+
+    name: str
+    left: str
+    right: str
+    reason: str = "inconsistent"
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    description: str
+    landing: Landing
+    columns: tuple[Column, ...]
+    primary_key: str
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    row_checks: tuple[RowCheck, ...] = ()
+    partition_keys: tuple[str, ...] = ()  # lake entities: hive partitions under processed/
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if not c.nullable)
+
+    @property
+    def parking_parents(self) -> tuple[ForeignKey, ...]:
+        return tuple(fk for fk in self.foreign_keys if fk.parks)
+
+    def stored_columns(self) -> tuple[Column, ...]:
+        """Columns as stored downstream (RDS, Parquet, quarantine), after pseudonymization."""
+        out: list[Column] = []
+        for col in self.columns:
+            if col.pseudonym is None:
+                out.append(col)
+            elif col.pseudonym is Pseudonym.HMAC:
+                out.append(
+                    Column(
+                        col.stored_name or f"{col.name}_key",
+                        DType.STRING,
+                        f"HMAC-SHA256 (hex) of {col.name} with the secret pseudonymization key",
+                        nullable=col.nullable,
+                        pattern=r"[0-9a-f]{64}",
+                        privacy=Privacy.PSEUDONYMIZED_KEY,
+                    )
+                )
+            elif col.pseudonym is Pseudonym.BIRTH_YEAR:
+                out.append(
+                    Column(
+                        "patient_birth_year",
+                        DType.INT,
+                        "Birth year; NULL when the patient was over 89 at scheduled_start",
+                        nullable=True,
+                        min=1900,
+                        max=2100,
+                        privacy=Privacy.QUASI_IDENTIFIER,
+                    )
+                )
+                out.append(
+                    Column(
+                        "patient_age_90_plus",
+                        DType.BOOL,
+                        "True when the patient was 90 or older (Safe Harbor grouping)",
+                        nullable=col.nullable,
+                        privacy=Privacy.QUASI_IDENTIFIER,
+                    )
+                )
+            elif col.pseudonym is Pseudonym.ZIP3:
+                out.append(
+                    Column(
+                        col.stored_name or f"{col.name}3",
+                        DType.STRING,
+                        f"First three digits of {col.name}",
+                        nullable=col.nullable,
+                        pattern=r"[0-9]{3}",
+                        privacy=Privacy.QUASI_IDENTIFIER,
+                    )
+                )
+            # Pseudonym.DROP: nothing stored
+        return tuple(out)
+
+    @property
+    def stored_column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.stored_columns())
+
+
+def _ts(name: str, description: str, nullable: bool = False) -> Column:
+    return Column(name, DType.TIMESTAMP, description, nullable=nullable)
+
+
+FACILITY_ID = r"FAC-[0-9]{3}"
+ROBOT_ID = r"ROBOT-[0-9]{4}"
+PROCEDURE_ID = r"PROC-[0-9]{6}"
+
+SURGICAL_ROBOTS = Entity(
+    name="surgical_robots",
+    description="One surgical robot installed at a facility.",
+    landing=Landing.RDS,
+    primary_key="robot_id",
+    columns=(
+        Column("robot_id", DType.STRING, "Robot identifier", pattern=ROBOT_ID),
+        Column("serial_number", DType.STRING, "Manufacturer serial number", pattern=r"[A-Z0-9-]{6,32}"),
+        Column("model", DType.STRING, "Robot model name"),
+        Column("manufacturer", DType.STRING, "Manufacturer name"),
+        Column("facility_id", DType.STRING, "Facility (hospital) identifier", pattern=FACILITY_ID),
+        Column("facility_name", DType.STRING, "Facility name"),
+        Column("install_date", DType.DATE, "Date the robot was installed"),
+        Column("firmware_version", DType.STRING, "Firmware version", pattern=r"[0-9]+\.[0-9]+\.[0-9]+"),
+        Column("status", DType.STRING, "Lifecycle status", enum=("active", "maintenance", "retired")),
+    ),
+)
+
+SURGICAL_PROCEDURES = Entity(
+    name="surgical_procedures",
+    description="One surgical operation performed with a robot. Carries PHI.",
+    landing=Landing.RDS,
+    primary_key="procedure_id",
+    foreign_keys=(ForeignKey("robot_id", "surgical_robots", "robot_id", parks=True),),
+    row_checks=(
+        RowCheck("end_after_start", "actual_end", "actual_start"),
+    ),
+    columns=(
+        Column("procedure_id", DType.STRING, "Procedure identifier", pattern=PROCEDURE_ID),
+        Column("robot_id", DType.STRING, "Robot used", pattern=ROBOT_ID),
+        Column("facility_id", DType.STRING, "Facility where it took place", pattern=FACILITY_ID),
+        Column("surgeon_id", DType.STRING, "Surgeon identifier (staff, not PHI)", pattern=r"SURG-[0-9]{4}"),
+        Column(
+            "patient_id", DType.STRING, "Medical record number (MRN)", pattern=r"MRN[0-9]{8}",
+            privacy=Privacy.DIRECT_IDENTIFIER, pseudonym=Pseudonym.HMAC, stored_name="patient_key",
+        ),
+        Column(
+            "patient_name", DType.STRING, "Patient full name", nullable=True,
+            privacy=Privacy.DIRECT_IDENTIFIER, pseudonym=Pseudonym.DROP,
+        ),
+        Column(
+            "patient_birth_date", DType.DATE, "Patient date of birth",
+            privacy=Privacy.QUASI_IDENTIFIER, pseudonym=Pseudonym.BIRTH_YEAR,
+        ),
+        Column(
+            "patient_zip", DType.STRING, "Patient 5-digit ZIP code", nullable=True, pattern=r"[0-9]{5}",
+            privacy=Privacy.QUASI_IDENTIFIER, pseudonym=Pseudonym.ZIP3, stored_name="patient_zip3",
+        ),
+        Column("procedure_type", DType.STRING, "Procedure type, e.g. prostatectomy"),
+        Column("procedure_category", DType.STRING, "Specialty, e.g. urology"),
+        Column("complexity", DType.STRING, "Planned complexity", enum=("low", "medium", "high")),
+        Column("is_emergency", DType.BOOL, "Unplanned emergency case"),
+        _ts("scheduled_start", "Scheduled start"),
+        _ts("actual_start", "Actual start (incision)", nullable=True),
+        _ts("actual_end", "Actual end (closure)", nullable=True),
+        Column("status", DType.STRING, "Outcome of the booking", enum=("completed", "cancelled", "converted")),
+    ),
+)
+
+PROCEDURE_OUTCOMES = Entity(
+    name="procedure_outcomes",
+    description="The clinical outcome of one procedure.",
+    landing=Landing.RDS,
+    primary_key="outcome_id",
+    foreign_keys=(ForeignKey("procedure_id", "surgical_procedures", "procedure_id", parks=True),),
+    columns=(
+        Column("outcome_id", DType.STRING, "Outcome identifier", pattern=r"OUT-[0-9]{6}"),
+        Column("procedure_id", DType.STRING, "Procedure this outcome belongs to", pattern=PROCEDURE_ID),
+        Column("success", DType.BOOL, "Procedure met its clinical goal"),
+        Column("complication_occurred", DType.BOOL, "Any complication"),
+        Column(
+            "complication_severity", DType.STRING, "Worst complication",
+            enum=("none", "minor", "major", "critical"),
+        ),
+        Column("blood_loss_ml", DType.FLOAT, "Estimated blood loss", min=0, max=10000),
+        Column("length_of_stay_days", DType.FLOAT, "Hospital length of stay", min=0, max=365),
+        Column("readmitted_30d", DType.BOOL, "Readmitted within 30 days"),
+        Column("conversion_to_open", DType.BOOL, "Converted to open surgery"),
+        _ts("recorded_at", "When the outcome was recorded"),
+    ),
+)
+
+ROBOT_MAINTENANCE_LOGS = Entity(
+    name="robot_maintenance_logs",
+    description="One service event on a robot.",
+    landing=Landing.RDS,
+    primary_key="maintenance_id",
+    foreign_keys=(ForeignKey("robot_id", "surgical_robots", "robot_id", parks=True),),
+    row_checks=(RowCheck("completed_after_started", "completed_at", "started_at"),),
+    columns=(
+        Column("maintenance_id", DType.STRING, "Maintenance event identifier", pattern=r"MAINT-[0-9]{6}"),
+        Column("robot_id", DType.STRING, "Robot serviced", pattern=ROBOT_ID),
+        Column(
+            "maintenance_type", DType.STRING, "Kind of service",
+            enum=("scheduled", "unscheduled", "emergency", "calibration"),
+        ),
+        _ts("started_at", "Service start"),
+        _ts("completed_at", "Service end", nullable=True),
+        Column("technician_id", DType.STRING, "Technician identifier", pattern=r"TECH-[0-9]{4}"),
+        Column("downtime_hours", DType.FLOAT, "Hours the robot was unavailable", min=0, max=2000),
+        Column("parts_replaced", DType.STRING, "Semicolon-separated part names", nullable=True),
+        Column("cost_usd", DType.FLOAT, "Cost of the event", min=0, max=1_000_000),
+        Column("failure_mode", DType.STRING, "Failure that caused the event, if any", nullable=True),
+    ),
+)
+
+PROCEDURE_TELEMETRY = Entity(
+    name="procedure_telemetry",
+    description="One sensor sample from one robot arm during a procedure.",
+    landing=Landing.LAKE,
+    primary_key="telemetry_id",
+    foreign_keys=(
+        ForeignKey("procedure_id", "surgical_procedures", "procedure_id", parks=False),
+        ForeignKey("robot_id", "surgical_robots", "robot_id", parks=False),
+    ),
+    partition_keys=("date", "robot_id"),
+    columns=(
+        Column(
+            "telemetry_id", DType.STRING, "Sample identifier (UUID)",
+            pattern=r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        ),
+        Column("procedure_id", DType.STRING, "Procedure in progress", pattern=PROCEDURE_ID),
+        Column("robot_id", DType.STRING, "Robot sampled", pattern=ROBOT_ID),
+        _ts("timestamp", "Sample time (UTC, milliseconds)"),
+        Column("arm_id", DType.INT, "Robot arm (1-4)", min=1, max=4),
+        Column("joint_angle_deg", DType.FLOAT, "Joint angle", min=-180, max=180),
+        Column("force_newtons", DType.FLOAT, "Force at the instrument tip", min=0, max=500),
+        Column("torque_nm", DType.FLOAT, "Joint torque", min=-200, max=200),
+        Column("motor_temp_c", DType.FLOAT, "Motor temperature", min=-20, max=150),
+        Column("latency_ms", DType.FLOAT, "Control-loop latency", min=0, max=10000),
+        Column("error_code", DType.STRING, "Controller error code", nullable=True, pattern=r"E[0-9]{3}"),
+    ),
+)
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        SURGICAL_ROBOTS,
+        SURGICAL_PROCEDURES,
+        PROCEDURE_OUTCOMES,
+        ROBOT_MAINTENANCE_LOGS,
+        PROCEDURE_TELEMETRY,
+    )
+}
+
+# Parents before children: the order in which transactional entities (and parked rows) load.
+LOAD_ORDER: tuple[str, ...] = (
+    "surgical_robots",
+    "surgical_procedures",
+    "procedure_outcomes",
+    "robot_maintenance_logs",
+)
+
+# Lineage columns ingest adds to every stored transactional row ("newer object wins").
+LINEAGE_COLUMNS: tuple[Column, ...] = (
+    Column("src_key", DType.STRING, "S3 key of the source object the row came from"),
+    _ts("src_modified", "S3 LastModified of that object (newer wins, then key)"),
+    _ts("loaded_at", "When the row was last written"),
+)
+
+# --- rejection reasons (quarantine `reasons`) and the generator's defect kinds ---------------
+
+REASONS: dict[str, str] = {
+    "malformed_row": "an NDJSON line that is not a JSON object, or a CSV row with the wrong field count",
+    "missing_required": "a required field is absent or empty",
+    "bad_type": "a value that does not parse as the column's type",
+    "bad_timestamp": "a timestamp or date that is not ISO 8601",
+    "out_of_range": "a number outside the column's physical range",
+    "bad_enum": "a value outside the column's allowed set",
+    "bad_pattern": "a string that does not match the column's pattern",
+    "inconsistent": "a row rule failed, e.g. an end before its start",
+    "duplicate_key": "the primary key already appeared earlier in the same object",
+}
+
+# Whole-object reasons (the object is quarantined as one unit and recorded in the ledger).
+OBJECT_REASONS: dict[str, str] = {
+    "unknown_entity": "the first key segment is not an entity of the contract",
+    "unknown_format": "the extension is not .csv/.json/.ndjson/.jsonl (optionally .gz)",
+    "empty_object": "the object has no bytes or no data rows",
+    "not_utf8": "the content does not decode as UTF-8 (after gunzip)",
+    "missing_columns": "a CSV header lacks required columns of the entity",
+}
+
+# Defect kinds the generator injects -> the outcome ingest must give that row.
+# "parked": a transactional child whose parent never arrives; "loaded": a telemetry orphan
+# (loads, surfaced by analytics.v_orphan_telemetry); anything else is the rejection reason.
+DEFECT_OUTCOMES: dict[str, str] = {
+    "malformed_row": "malformed_row",
+    "missing_required": "missing_required",
+    "bad_type": "bad_type",
+    "bad_timestamp": "bad_timestamp",
+    "out_of_range": "out_of_range",
+    "bad_enum": "bad_enum",
+    "inconsistent": "inconsistent",
+    "duplicate_key": "duplicate_key",
+    "orphan_fk": "parked",  # telemetry: "loaded"
+}
+
+# Generator metadata files live at the top of an output folder and start with "_", the
+# Hadoop/Spark convention for "not data": `lake run` does not upload them.
+GROUND_TRUTH_FILE = "_ground_truth.ndjson"
+MANIFEST_FILE = "_manifest.json"
+
+# Line numbers everywhere (ground truth, quarantine) are 1-based physical lines of the
+# decompressed file; in a CSV the header is line 1, so the first data row is line 2.
+
+
+# --- derived tables in the lake (written by the Glue rollup job) ------------------------------
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A Parquet table under the processed bucket, registered in the Glue catalog."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    partition_keys: tuple[str, ...] = ("date",)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _metric_columns(metric: str, unit: str) -> tuple[Column, ...]:
+    return tuple(
+        Column(f"{metric}_{stat}", DType.FLOAT, f"{stat} of {metric} ({unit})", nullable=stat == "stddev")
+        for stat in ("min", "avg", "max", "stddev")
+    )
+
+
+TELEMETRY_HOURLY = LakeTable(
+    name="telemetry_hourly",
+    description="Per robot, arm and UTC hour: sample count and statistics of each metric.",
+    columns=(
+        Column("robot_id", DType.STRING, "Robot", pattern=ROBOT_ID),
+        Column("arm_id", DType.INT, "Robot arm", min=1, max=4),
+        _ts("hour", "Start of the UTC hour"),
+        Column("sample_count", DType.INT, "Distinct samples in the hour"),
+        *_metric_columns("force_newtons", "N"),
+        *_metric_columns("torque_nm", "N m"),
+        *_metric_columns("motor_temp_c", "deg C"),
+        *_metric_columns("latency_ms", "ms"),
+        Column("latency_ms_p95", DType.FLOAT, "95th percentile latency (ms)"),
+        Column("error_count", DType.INT, "Samples with an error code"),
+    ),
+)
+
+TELEMETRY_ANOMALIES = LakeTable(
+    name="telemetry_anomalies",
+    description="Robot-hours whose metric deviates from that robot's trailing baseline.",
+    columns=(
+        Column("robot_id", DType.STRING, "Robot", pattern=ROBOT_ID),
+        _ts("hour", "Start of the UTC hour"),
+        Column("metric", DType.STRING, "Metric that deviates"),
+        Column("value", DType.FLOAT, "The hour's value of the metric"),
+        Column("baseline_mean", DType.FLOAT, "Mean over the trailing baseline window"),
+        Column("baseline_stddev", DType.FLOAT, "Standard deviation over the baseline window"),
+        Column("z_score", DType.FLOAT, "(value - baseline_mean) / baseline_stddev"),
+    ),
+)
+
+LAKE_TABLES: dict[str, LakeTable] = {t.name: t for t in (TELEMETRY_HOURLY, TELEMETRY_ANOMALIES)}
+
+
+# --- type mappings ---------------------------------------------------------------------------
+
+POSTGRES_TYPES: dict[DType, str] = {
+    DType.STRING: "text",
+    DType.INT: "integer",
+    DType.FLOAT: "double precision",
+    DType.BOOL: "boolean",
+    DType.DATE: "date",
+    DType.TIMESTAMP: "timestamp with time zone",
+}
+
+GLUE_TYPES: dict[DType, str] = {
+    DType.STRING: "string",
+    DType.INT: "int",
+    DType.FLOAT: "double",
+    DType.BOOL: "boolean",
+    DType.DATE: "date",
+    DType.TIMESTAMP: "timestamp",
+}
+
+
+def arrow_type(dtype: DType):  # -> pyarrow.DataType; imported lazily so the CDK app need not
+    import pyarrow as pa
+
+    return {
+        DType.STRING: pa.string(),
+        DType.INT: pa.int32(),
+        DType.FLOAT: pa.float64(),
+        DType.BOOL: pa.bool_(),
+        DType.DATE: pa.date32(),
+        DType.TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+    }[dtype]
+
+
+def arrow_schema(columns: Iterable[Column]):
+    """Arrow schema for columns (nullability from the contract)."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c.name, arrow_type(c.dtype), nullable=c.nullable) for c in columns])
+
+
+def lake_data_columns(columns: Iterable[Column], partition_keys: Iterable[str]) -> tuple[Column, ...]:
+    """Columns stored inside the Parquet files (hive partition keys live in the path)."""
+    keys = set(partition_keys)
+    return tuple(c for c in columns if c.name not in keys)
+
+
+def glue_columns(columns: Iterable[Column]) -> list[dict[str, str]]:
+    """Glue `Columns` entries for a table definition."""
+    return [{"name": c.name, "type": GLUE_TYPES[c.dtype], "comment": c.description} for c in columns]

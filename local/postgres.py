@@ -1,0 +1,150 @@
+"""A throwaway real PostgreSQL server for local mode and the tests.
+
+`initdb` refuses to run as root, so when we are root the server (only the server) runs as the
+unprivileged `postgres` user (`runuser`); it listens on 127.0.0.1 on a free port with trust
+auth for local connections only. The data directory lives under the caller's workdir, so a
+workdir keeps its database between `lake run`s. Set `DATABASE_URL` to use an existing server
+instead (see `server_url_from_env`).
+
+Example:
+    >>> with EphemeralPostgres(Path("/tmp/pg")) as pg:
+    ...     pg.create_database("lake")
+    ...     url = pg.url("lake")
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_SERVER_USER = "postgres"
+_BIN_HINTS = ("/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin", "/usr/local/bin")
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server binaries found, or the server did not start."""
+
+
+def find_pg_bin() -> Path:
+    """Directory holding initdb/pg_ctl: $PG_BIN, PATH, then Debian's versioned folders."""
+    candidates = [os.environ.get("PG_BIN", "")]
+    which = shutil.which("initdb")
+    if which:
+        candidates.append(str(Path(which).parent))
+    candidates.extend(_BIN_HINTS)
+    for cand in candidates:
+        if cand and (Path(cand) / "initdb").exists() and (Path(cand) / "pg_ctl").exists():
+            return Path(cand)
+    raise PostgresUnavailable(
+        "PostgreSQL 15+ server binaries (initdb, pg_ctl) not found. Install them "
+        "(Debian/Ubuntu: apt-get install postgresql), set PG_BIN to their folder, "
+        "or set DATABASE_URL to an existing server."
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_url_from_env() -> str | None:
+    """`DATABASE_URL` when the user points us at an existing server."""
+    return os.environ.get("DATABASE_URL") or None
+
+
+@dataclass
+class EphemeralPostgres:
+    """initdb + pg_ctl in `base_dir`; reuses an existing cluster there."""
+
+    base_dir: Path
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.base_dir = Path(self.base_dir).resolve()
+        self.data_dir = self.base_dir / "pgdata"
+        self.log_file = self.base_dir / "postgres.log"
+        self._as_root = os.geteuid() == 0
+        self._bin = find_pg_bin()
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = list(args)
+        if self._as_root:
+            cmd = ["runuser", "-u", _SERVER_USER, "--", *cmd]
+        return subprocess.run(cmd, check=False, capture_output=True, text=True)
+
+    def _prepare_dirs(self) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        if self._as_root:
+            pw = pwd.getpwnam(_SERVER_USER)
+            os.chown(self.base_dir, pw.pw_uid, pw.pw_gid)
+            # the server user must be able to reach base_dir through its parents
+            for parent in self.base_dir.parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, mode | 0o001)
+
+    def start(self) -> "EphemeralPostgres":
+        self._prepare_dirs()
+        if not (self.data_dir / "PG_VERSION").exists():
+            res = self._run(
+                str(self._bin / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
+                "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+            )
+            if res.returncode != 0:
+                raise PostgresUnavailable(f"initdb failed: {res.stderr.strip()}")
+        if not self.port:
+            self.port = free_port()
+        opts = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{self.base_dir}'"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c max_connections=100 -c shared_buffers=128MB -c timezone=UTC"
+        )
+        res = self._run(
+            str(self._bin / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+            "-o", opts, "-w", "-t", "60", "start",
+        )
+        if res.returncode != 0:
+            tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+            raise PostgresUnavailable(f"pg_ctl start failed: {res.stderr.strip()}\n{tail}")
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise PostgresUnavailable(f"PostgreSQL did not accept connections on port {self.port}")
+
+    def stop(self) -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run(str(self._bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def create_database(self, dbname: str) -> str:
+        """Create `dbname` if missing; return its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{dbname}"')
+        return self.url(dbname)
+
+    def __enter__(self) -> "EphemeralPostgres":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -83,7 +83,7 @@ def candidate_columns(entity: Entity, kind: str, row: Row) -> list[str]:
 def orphan_key(column: str, counter: int) -> str:
     """A key that matches the parent's pattern but never exists (generated keys stay below it)."""
     prefix, base, width = ORPHAN_PREFIX[column]
-    return f"{prefix}{base + counter:0{width}d}"
+    return f"{prefix}{base + counter % (10**width - base):0{width}d}"
 
 
 def _out_of_range(entity: Entity, column: str, rng: np.random.Generator) -> float | int:

@@ -174,7 +174,7 @@ def _maintenance(
             fac = FACILITIES[robot_info["facility"][robot]]
             local_hour = 6 if kind == "calibration" else 19  # before the list, or after it
             start = range_start + day * DAY + (local_hour - fac.utc_offset_hours) * HOUR
-            start += int(rng.integers(0, 3_600))
+            start = min(start + int(rng.integers(0, 3_600)), range_end - 2 * HOUR)
         events.append((start, robot, str(kind)))
     events.sort()
     status = ["active"] * robots

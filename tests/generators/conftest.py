@@ -27,6 +27,14 @@ def tiny_dirty(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_dirty_ndjson_gz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_generate(
-        tmp_path_factory.mktemp("dirtygz") / "raw", "--scale", "tiny", "--dirty-rate", "0.05",
-        "--format", "ndjson", "--gzip", "--seed", "7",
+        tmp_path_factory.mktemp("dirtygz") / "raw",
+        "--scale",
+        "tiny",
+        "--dirty-rate",
+        "0.05",
+        "--format",
+        "ndjson",
+        "--gzip",
+        "--seed",
+        "7",
     )

@@ -91,8 +91,10 @@ def value_reason(col: Column, value: object) -> str | None:
             number = float(text)
         else:
             return "bad_type"
-        if math.isnan(number) or (col.min is not None and number < col.min) or (
-            col.max is not None and number > col.max
+        if (
+            math.isnan(number)
+            or (col.min is not None and number < col.min)
+            or (col.max is not None and number > col.max)
         ):
             return "out_of_range"
         return None
@@ -167,7 +169,9 @@ def simulate_ingest(out: Path) -> Outcome:
                     if not reasons:
                         seen.add(pk)
                         result.rows[name].append((key, line.number, line.row))
-                    outcome = reasons[0] if len(reasons) == 1 else "+".join(sorted(reasons)) if reasons else "valid"
+                    outcome = (
+                        reasons[0] if len(reasons) == 1 else "+".join(sorted(reasons)) if reasons else "valid"
+                    )
                 result.by_line[(key, line.number)] = outcome
     loaded_keys: dict[str, set[object]] = {}
     for name in (*LOAD_ORDER, "procedure_telemetry"):

@@ -27,7 +27,9 @@ def _keys(out: Path, entity: str) -> set[object]:
 
 
 @pytest.mark.parametrize("folder", ["tiny_dirty", "tiny_dirty_ndjson_gz"])
-def test_every_defect_kind_is_in_the_files_and_the_ground_truth(folder: str, request: pytest.FixtureRequest) -> None:
+def test_every_defect_kind_is_in_the_files_and_the_ground_truth(
+    folder: str, request: pytest.FixtureRequest
+) -> None:
     # GIVEN a tiny generation with a 2-5 % dirty rate
     out: Path = request.getfixturevalue(folder)
     truth = _truth(out)
@@ -107,7 +109,7 @@ def test_one_procedures_file_carries_an_unknown_phi_column(tiny_dirty: Path) -> 
     manifest = json.loads((tiny_dirty / MANIFEST_FILE).read_text())
     unknown = manifest["entities"]["surgical_procedures"]["unknown_columns"]
     # THEN exactly one file is listed, and its header really has that extra column
-    (key, columns), = unknown.items()
+    ((key, columns),) = unknown.items()
     header, _ = read_lines(tiny_dirty / key)
     assert columns == ["patient_ssn"] and header[-1] == "patient_ssn"
     assert "patient_ssn" not in ENTITIES["surgical_procedures"].column_names

@@ -9,6 +9,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 Row = dict[str, object]
 
 
@@ -37,7 +39,7 @@ def json_line(row: Row) -> str:
     return json.dumps(row, separators=(",", ":"), ensure_ascii=False)
 
 
-def write_bytes(path: Path, data: bytes, compress: bool) -> int:
+def write_bytes(path: Path, data: bytes | memoryview | np.ndarray, compress: bool) -> int:
     """Write `data` (gzip-compressed, reproducibly, when asked); returns the bytes written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if compress:
@@ -45,8 +47,8 @@ def write_bytes(path: Path, data: bytes, compress: bool) -> int:
         with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
             gz.write(data)
         data = buf.getvalue()
-    path.write_bytes(data)
-    return len(data)
+    with path.open("wb") as fh:
+        return fh.write(data)
 
 
 def file_key(entity: str, stem: str, extension: str, compress: bool) -> str:

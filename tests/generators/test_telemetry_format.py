@@ -42,3 +42,23 @@ def test_uuid4_strings_are_canonical_version_4() -> None:
     assert [str(u) for u in parsed] == values
     assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in parsed)
     assert len(set(values)) == len(values)
+
+
+def test_ndjson_lines_match_polars_write_ndjson() -> None:
+    # GIVEN a real telemetry chunk (tiny fleet, every facility style, some error codes)
+    import io
+
+    from generators.options import resolve
+    from generators.telemetry import chunk_frame, ndjson_lines
+    from generators.transactional import build_world
+
+    plan = build_world(resolve("tiny")).telemetry
+    frame = chunk_frame(plan, np.arange(len(plan.start_ms)), 40, np.random.default_rng(3)).drop("_t")
+    # WHEN assembling the lines with concat_str
+    data, offsets = ndjson_lines(frame)
+    # THEN the bytes equal polars' own NDJSON writer, and offsets mark every line
+    expected = io.BytesIO()
+    frame.write_ndjson(expected)
+    assert data[offsets[0] : offsets[-1]].tobytes() == expected.getvalue()
+    assert len(offsets) == frame.height + 1
+    assert data[offsets[1] - 1] == ord("\n") and frame["error_code"].null_count() < frame.height

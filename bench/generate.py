@@ -1,7 +1,8 @@
 """Generator throughput: `python -m bench.generate [--large] [--repeats 3]`.
 
 Each measurement runs in a fresh subprocess (so peak RSS is its own) and is repeated; the
-table shows the median. Paths compared, all writing real files to a temporary folder:
+table shows the median. CPU seconds (user + system of that process) are printed too: on a
+shared machine wall-clock rates fall with the load, rows per CPU-second much less. Paths compared, all writing real files to a temporary folder:
 
 - baseline: telemetry row by row with Faker (uuid4, numbers) and `json.dumps`, the naive way;
 - telemetry: the vectorized telemetry stage of `lake generate` alone (NumPy -> Arrow -> polars
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -27,6 +29,11 @@ BASELINE_ROWS = 100_000
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _folder_bytes(path: Path) -> int:
@@ -44,7 +51,7 @@ def _baseline(out: Path) -> dict[str, float]:
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     path = out / "procedure_telemetry" / "telemetry.ndjson"
     path.parent.mkdir(parents=True)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _cpu_seconds()
     with path.open("w") as fh:
         for i in range(BASELINE_ROWS):
             row = {
@@ -61,7 +68,8 @@ def _baseline(out: Path) -> dict[str, float]:
                 "error_code": fake.random_element(["E001", "E201"]) if fake.random_int(0, 99) == 0 else None,
             }
             fh.write(json.dumps(row) + "\n")
-    return {"rows": BASELINE_ROWS, "seconds": time.perf_counter() - began, "bytes": _folder_bytes(out)}
+    seconds, cpu = time.perf_counter() - began, _cpu_seconds() - cpu
+    return {"rows": BASELINE_ROWS, "seconds": seconds, "cpu": cpu, "bytes": _folder_bytes(out)}
 
 
 def _telemetry_stage(out: Path) -> dict[str, float]:
@@ -73,9 +81,10 @@ def _telemetry_stage(out: Path) -> dict[str, float]:
 
     opts = resolve("default")
     world = build_world(opts)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _cpu_seconds()
     rows = sum(write_telemetry(world.telemetry, out, opts, Ledger()))
-    return {"rows": rows, "seconds": time.perf_counter() - began, "bytes": _folder_bytes(out)}
+    seconds, cpu = time.perf_counter() - began, _cpu_seconds() - cpu
+    return {"rows": rows, "seconds": seconds, "cpu": cpu, "bytes": _folder_bytes(out)}
 
 
 def _whole(out: Path, procedures: int | None) -> dict[str, float]:
@@ -83,13 +92,14 @@ def _whole(out: Path, procedures: int | None) -> dict[str, float]:
     from generators.options import resolve
     from generators.runner import generate
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _cpu_seconds()
     summary = generate(resolve("default", procedures=procedures), out / "raw", progress=False)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, _cpu_seconds() - cpu
     return {
         "rows": sum(summary.rows.values()),
         "telemetry_rows": summary.rows["procedure_telemetry"],
         "seconds": seconds,
+        "cpu": cpu,
         "bytes": summary.bytes,
     }
 
@@ -122,6 +132,7 @@ def _measure(name: str, repeats: int) -> dict[str, float]:
     median = statistics.median(r["seconds"] for r in runs)
     chosen = min(runs, key=lambda r: abs(r["seconds"] - median))
     chosen["rss_mb"] = statistics.median(r["rss_mb"] for r in runs)
+    chosen["cpu"] = statistics.median(r["cpu"] for r in runs)
     return chosen
 
 
@@ -146,21 +157,26 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     names = ["baseline", "telemetry", "generate"] + (["generate-large"] if args.large else [])
-    print(f"generator benchmark, median of {args.repeats} (each run in a fresh process)\n")
-    print(
-        f"| {'path':50s} | {'rows':>9s} | {'s':>6s} | {'rows/s':>9s} | {'telemetry rows/s':>16s} | "
-        f"{'MB/s':>6s} | {'peak RSS MB':>11s} |"
-    )
-    print(f"|{'-' * 52}|{'-' * 11}|{'-' * 8}|{'-' * 11}|{'-' * 18}|{'-' * 8}|{'-' * 13}|")
+    print(f"generator benchmark, median of {args.repeats} (each run in a fresh process)")
+    print(f"machine load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    header = ("path", "rows", "s", "rows/s", "telemetry rows/s", "MB/s", "CPU s", "rows/CPU-s", "peak RSS MB")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
     for name in names:
         r = _measure(name, args.repeats)
         tele = r.get("telemetry_rows", r["rows"])
-        rate, mb_s = r["rows"] / r["seconds"], r["bytes"] / 1e6 / r["seconds"]
-        print(
-            f"| {LABELS[name]:50s} | {int(r['rows']):>9,d} | {r['seconds']:>6.2f} | {rate:>9,.0f} | "
-            f"{tele / r['seconds']:>16,.0f} | {mb_s:>6.1f} | {r['rss_mb']:>11.0f} |",
-            flush=True,
+        cells = (
+            LABELS[name],
+            f"{int(r['rows']):,d}",
+            f"{r['seconds']:.2f}",
+            f"{r['rows'] / r['seconds']:,.0f}",
+            f"{tele / r['seconds']:,.0f}",
+            f"{r['bytes'] / 1e6 / r['seconds']:.1f}",
+            f"{r['cpu']:.2f}",
+            f"{r['rows'] / r['cpu']:,.0f}",
+            f"{r['rss_mb']:.0f}",
         )
+        print("| " + " | ".join(cells) + " |", flush=True)
     return 0
 
 

@@ -195,7 +195,7 @@ def chunk_frame(plan: TelemetryPlan, procs: np.ndarray, spp: int, rng: np.random
             "error_code": _ERROR_CODES.gather(code_idx),
             "_t": t_ms,
         }
-    )
+    ).select([*COLUMNS, "_t"])
 
 
 def ndjson_lines(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,8 @@ import polars as pl
 import pyarrow as pa
 
 from generators.catalog import BACKGROUND_ERRORS, DRIFT_ERRORS, FACILITIES
+from generators.records import TelemetryPlan
 from generators.timefmt import style_suffix
-from generators.transactional import TelemetryPlan
 from lake.contract import ENTITIES, DType
 
 DRIFT_DAYS = 7

@@ -1,8 +1,8 @@
 """The small, realistic tables: robots, maintenance logs, procedures (with PHI) and outcomes.
 
 `build_world` ties the fleet (generators/fleet.py) and the clinical tables
-(generators/clinical.py) together. Rows are dicts keyed by contract column names holding the values a facility would send
-(timestamps already as ISO 8601 text in the facility's style). The same pass keeps what the
+(generators/clinical.py) together. Rows are dicts keyed by contract column names holding the
+values a facility would send (timestamps already as ISO 8601 text in the facility's style). The same pass keeps what the
 telemetry generator needs (procedure windows, robot baselines, failure times) as NumPy arrays.
 """
 

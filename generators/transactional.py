@@ -2,8 +2,9 @@
 
 `build_world` ties the fleet (generators/fleet.py) and the clinical tables
 (generators/clinical.py) together. Rows are dicts keyed by contract column names holding the
-values a facility would send (timestamps already as ISO 8601 text in the facility's style). The same pass keeps what the
-telemetry generator needs (procedure windows, robot baselines, failure times) as NumPy arrays.
+values a facility would send (timestamps already as ISO 8601 text in the facility's style).
+The same pass keeps what the telemetry generator needs (procedure windows, robot baselines,
+failure times) as NumPy arrays.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from generators.timefmt import epoch_seconds, format_instant
 
 SURGEONS_PER_FACILITY = 6
 EMERGENCY_SHARE = 0.07
-CANCEL_SHARE = 0.08
+CANCEL_SHARE = 0.055
 
 
 @dataclass
@@ -39,7 +39,7 @@ class _Case:
 
 
 def procedures(
-    opts: Options, robot_info: dict[str, np.ndarray], faker: Faker
+    opts: Options, robot_info: dict[str, np.ndarray], downtime: list[list[tuple[int, int]]], faker: Faker
 ) -> tuple[Table, Table, tuple[np.ndarray, ...]]:
     """Procedures and their outcomes, plus (procedure number, robot, start ms, end ms) windows."""
     rng = stream(opts, 3)
@@ -81,7 +81,7 @@ def procedures(
         k = seen.get(case.surgeon, 0)
         seen[case.surgeon] = k + 1
         case.learning = 1.0 + 0.35 * math.exp(-k / 25)
-    _schedule(cases, rng, robot_info, range_start)
+    _schedule(cases, rng, robot_info, downtime, range_start)
     cases.sort(key=lambda c: (c.scheduled, c.robot))
     patients = _patients(opts, faker, rng, n)
     returning = rng.random(n) < 0.15  # a returning patient, or the next one of the list
@@ -124,9 +124,15 @@ def procedures(
 
 
 def _schedule(
-    cases: list[_Case], rng: np.random.Generator, robot_info: dict[str, np.ndarray], t0: int
+    cases: list[_Case],
+    rng: np.random.Generator,
+    robot_info: dict[str, np.ndarray],
+    downtime: list[list[tuple[int, int]]],
+    t0: int,
 ) -> None:
-    """Electives chain through a robot's day from 07:30 local; emergencies come at any hour."""
+    """Electives chain through a robot's day from 07:30 local; emergencies come at any hour and
+    take the robot when it is free. A case that would fall in the robot's maintenance downtime
+    is cancelled (the robot is in the workshop)."""
     cx_minutes = (0.75, 1.0, 1.35)
     by_slot: dict[tuple[int, int], list[_Case]] = {}
     for case in cases:
@@ -135,18 +141,21 @@ def _schedule(
         offset = int(FACILITIES[int(robot_info["facility"][robot])].utc_offset_hours) * HOUR
         day_start = t0 + day * DAY - offset  # local midnight in UTC
         cursor = day_start + int(7.5 * HOUR + rng.integers(0, 1_800))
+        electives = sorted((c for c in slot_cases if not c.emergency), key=lambda c: c.order_key)
+        emergencies = sorted((c for c in slot_cases if c.emergency), key=lambda c: c.order_key)
+        for case in emergencies:
+            case.scheduled = day_start + int(rng.uniform(0, 24) * HOUR)
+        emergencies.sort(key=lambda c: c.scheduled)
         last_end = 0
-        slot_cases.sort(key=lambda c: (c.emergency, c.order_key))
-        for case in slot_cases:
+        while electives or emergencies:
+            emergency_first = bool(emergencies) and (not electives or emergencies[0].scheduled <= cursor)
+            case = emergencies.pop(0) if emergency_first else electives.pop(0)
             ptype = PROCEDURE_TYPES[case.ptype]
             planned = ptype.minutes * cx_minutes[case.complexity] * float(rng.lognormal(0, 0.15)) * 60
             actual = planned * case.learning * float(rng.lognormal(0, 0.12))
             converted_p = (0.01, 0.03, 0.07)[case.complexity] * (1.6 if case.emergency else 1.0)
             if case.emergency:
-                hour = float(rng.uniform(0, 24))
-                case.scheduled = day_start + int(hour * HOUR)
-                start = case.scheduled + int(rng.uniform(15, 60) * 60)
-                start = max(start, last_end + 20 * 60)
+                start = max(case.scheduled + int(rng.uniform(15, 60) * 60), last_end + 20 * 60)
             else:
                 case.scheduled = cursor
                 cursor += int(planned) + 45 * 60
@@ -155,11 +164,14 @@ def _schedule(
                     case.status = "cancelled"
                     continue
             if rng.random() < converted_p:
-                case.status = "converted"
                 actual *= 1.4
-            case.start = start
-            case.end = start + max(int(actual), 15 * 60)
-            last_end = case.end
+                case.status = "converted"
+            end = start + max(int(actual), 15 * 60)
+            if any(start < down_end and end > down_start for down_start, down_end in downtime[robot]):
+                case.status = "cancelled"
+                continue
+            case.start, case.end = start, end
+            last_end = end
 
 
 def _month(epoch_s: int) -> str:

@@ -62,8 +62,12 @@ def robots(opts: Options) -> tuple[Table, dict[str, np.ndarray]]:
 
 def maintenance(
     opts: Options, robot_info: dict[str, np.ndarray]
-) -> tuple[Table, tuple[np.ndarray, np.ndarray], list[str]]:
-    """Service events; unscheduled and emergency ones follow a failure (their start time)."""
+) -> tuple[Table, tuple[np.ndarray, np.ndarray], list[str], list[list[tuple[int, int]]]]:
+    """Service events; unscheduled and emergency ones follow a failure (their start time).
+
+    Returns the table, the failures (robot index, start ms), each robot's status at the export
+    and each robot's downtime windows (start, end in epoch seconds) when it cannot operate.
+    """
     rng = stream(opts, 2)
     n, robots = opts.maintenance_logs, opts.robots
     range_start = epoch_seconds(opts.start_date)
@@ -88,6 +92,7 @@ def maintenance(
         events.append((start, robot, str(kind)))
     events.sort()
     status = ["active"] * robots
+    windows: list[list[tuple[int, int]]] = [[] for _ in range(robots)]
     table = Table("robot_maintenance_logs")
     fail_robot: list[int] = []
     fail_ms: list[int] = []
@@ -115,10 +120,11 @@ def maintenance(
             fail_robot.append(robot)
             fail_ms.append(start * 1000)
         completed: str | None = format_instant(end, fac)
-        downtime = hours + (rng.uniform(2, 24) if kind in ("unscheduled", "emergency") else 0.0)
+        down_hours = hours + (rng.uniform(2, 24) if kind in ("unscheduled", "emergency") else 0.0)
+        windows[robot].append((start, start + int(down_hours * HOUR)))
         if end > range_end:  # still in the workshop when the export was taken
             completed = None
-            downtime = (range_end - start) / HOUR
+            down_hours = (range_end - start) / HOUR
             status[robot] = "maintenance"
         table.rows.append(
             {
@@ -128,7 +134,7 @@ def maintenance(
                 "started_at": format_instant(start, fac),
                 "completed_at": completed,
                 "technician_id": f"TECH-{int(rng.integers(1, TECHNICIANS + 1)):04d}",
-                "downtime_hours": round(float(downtime), 2),
+                "downtime_hours": round(float(down_hours), 2),
                 "parts_replaced": parts,
                 "cost_usd": round(float(cost), 2),
                 "failure_mode": failure_mode,
@@ -139,4 +145,5 @@ def maintenance(
         table.files.append(f"maintenance_{year}-Q{quarter}")
     if robots >= 20:  # one robot of the fleet has been retired at the export
         status[int(rng.integers(0, robots))] = "retired"
-    return table, (np.array(fail_robot, dtype=np.int64), np.array(fail_ms, dtype=np.int64)), status
+    failures = (np.array(fail_robot, dtype=np.int64), np.array(fail_ms, dtype=np.int64))
+    return table, failures, status, windows

@@ -32,10 +32,10 @@ def build_world(opts: Options) -> World:
     faker = Faker("en_US")
     faker.seed_instance(opts.seed)
     robots, robot_info = fleet.robots(opts)
-    maintenance, failures, robot_status = fleet.maintenance(opts, robot_info)
+    maintenance, failures, robot_status, downtime = fleet.maintenance(opts, robot_info)
     for row, status in zip(robots.rows, robot_status, strict=True):
         row["status"] = status
-    procedures, outcomes, windows = clinical.procedures(opts, robot_info, faker)
+    procedures, outcomes, windows = clinical.procedures(opts, robot_info, downtime, faker)
     telemetry = TelemetryPlan(
         procedure_num=windows[0],
         robot_idx=windows[1],

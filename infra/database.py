@@ -134,10 +134,7 @@ class LakeDatabase(Construct):
             iam_auth=False,
             borrow_timeout=Duration.seconds(30),
         )
-        self.instance.connections.allow_default_port_from(self.proxy_security_group, "RDS Proxy")
-        self.proxy_security_group.add_egress_rule(
-            self.security_group, ec2.Port.tcp(DB_PORT), "Proxy to the instance"
-        )
+        # add_proxy already opened the instance to the proxy (ingress here, egress on the proxy SG).
         self.migrations = self._migrations(props)
 
     @property
@@ -156,7 +153,7 @@ class LakeDatabase(Construct):
 
     def allow_direct(self, connectable: ec2.IConnectable, description: str) -> None:
         """Admit a non-Lambda client (Redshift federated queries) to the instance itself."""
-        self.instance.connections.allow_default_port_from(connectable, description)
+        self.security_group.add_ingress_rule(_peer(connectable), ec2.Port.tcp(DB_PORT), description)
 
     def _migrations(self, props: DatabaseProps) -> DeployTimeFunction:
         cfg = props.config
@@ -176,7 +173,7 @@ class LakeDatabase(Construct):
             ),
         )
         self.secret.grant_read(migrate.function)
-        self.instance.connections.allow_default_port_from(migrate.security_group, "Migrations")
+        self.security_group.add_ingress_rule(migrate.security_group, ec2.Port.tcp(DB_PORT), "Migrations")
         resource = migrate.run(
             "Apply",
             "Custom::RdsMigrations",

@@ -90,7 +90,7 @@ class LakeNetwork(Construct):
             allow_all_outbound=False,
         )
         self.endpoint_security_group.add_ingress_rule(
-            ec2.Peer.ipv4(self.vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS from the VPC"
+            ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
         )
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {
             name: self.vpc.add_interface_endpoint(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Token
 from constructs import Construct
 
 from infra.athena import AthenaProps, LakeAthena
-from infra.catalog import CatalogProps, LakeCatalog
+from infra.catalog import ROLLUP_SCRIPT, CatalogProps, LakeCatalog
 from infra.config import LakeConfig
 from infra.database import DB_NAME, DatabaseProps, LakeDatabase
 from infra.ingest import IngestProps, LakeIngest
@@ -21,7 +23,10 @@ from infra.warehouse import LakeWarehouse, WarehouseProps
 class LakeStack(Stack):
     """Network, keys, storage, catalog + Glue, ingest, database, warehouse, Athena, monitoring."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: LakeConfig, **kwargs: object) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: LakeConfig,
+        rollup_script: Path = ROLLUP_SCRIPT, **kwargs: object,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         cfg = config
         self.config = cfg
@@ -49,7 +54,8 @@ class LakeStack(Stack):
         self.catalog = LakeCatalog(
             self, "Catalog",
             CatalogProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
-                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets),
+                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets,
+                         rollup_script=rollup_script),
         )
         self.ingest = LakeIngest(
             self,

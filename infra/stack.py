@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack, Token
+from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack, Token
 from constructs import Construct
 
 from infra.athena import AthenaProps, LakeAthena
@@ -34,7 +34,6 @@ class LakeStack(Stack):
         self.keys = LakeKeys(self, "Keys", KeysProps(prefix=cfg.prefix, removal_policy=removal))
         log_groups = LogGroupFactory(self.keys.ops_key, retention_days(cfg.log_retention_days), removal)
 
-        region_known = not Token.is_unresolved(self.region)
         self.network = LakeNetwork(
             self,
             "Network",
@@ -42,8 +41,7 @@ class LakeStack(Stack):
                 log_key=self.keys.ops_key,
                 log_retention=retention_days(cfg.log_retention_days),
                 removal_policy=removal,
-                # A pinned region gets literal AZ names: no context lookup, so no credentials needed.
-                availability_zones=tuple(f"{self.region}{s}" for s in "abc") if region_known else None,
+                availability_zones=tuple(self.availability_zones),
             ),
         )
         vpc, subnets = self.network.vpc, self.network.subnets
@@ -124,6 +122,14 @@ class LakeStack(Stack):
             ),
         )
         self._outputs()
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """Three AZs even when env-agnostic (CDK's default there is two): Redshift Serverless
+        needs subnets in three. Literal names for a pinned region, so no context lookup."""
+        if Token.is_unresolved(self.region):
+            return [Fn.select(i, Fn.get_azs()) for i in range(3)]
+        return [f"{self.region}{suffix}" for suffix in "abc"]
 
     def _outputs(self) -> None:
         for name, value in {

@@ -9,6 +9,7 @@ applies only what is new. Connects straight to the instance (not the proxy) with
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,30 @@ def db_credentials(secret_arn: str, client: Any | None = None) -> dict[str, Any]
     return json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
 
 
+def connect(props: Mapping[str, Any], secrets_client: Any, sslmode: str, attempts: int = 4,
+            wait_s: float = 10.0) -> psycopg.Connection:
+    """Connect, re-reading the secret between attempts: on a first deploy the rotation schedule
+    may rotate the password while this function runs."""
+    for attempt in range(1, attempts + 1):
+        creds = db_credentials(props["SecretArn"], secrets_client)
+        try:
+            return psycopg.connect(
+                host=props["Host"], port=int(props["Port"]), dbname=props["Database"],
+                user=creds["username"], password=creds["password"], sslmode=sslmode, connect_timeout=15,
+            )
+        except psycopg.OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(wait_s)
+    raise AssertionError("unreachable")
+
+
 def migrate(
     props: Mapping[str, Any], secrets_client: Any | None = None, sql_dir: Path = DEFAULT_SQL_DIR,
     sslmode: str = "require",
 ) -> dict[str, str]:
     """Connect with the secret's credentials and apply pending migrations; report what ran."""
-    creds = db_credentials(props["SecretArn"], secrets_client)
-    with psycopg.connect(
-        host=props["Host"], port=int(props["Port"]), dbname=props["Database"],
-        user=creds["username"], password=creds["password"], sslmode=sslmode, connect_timeout=15,
-    ) as conn:
+    with connect(props, secrets_client, sslmode) as conn:
         applied = apply_migrations(conn, sql_dir)
     return {"Applied": ",".join(applied) or "none", "Count": str(len(applied))}
 

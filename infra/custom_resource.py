@@ -15,7 +15,7 @@ from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from infra.log_groups import LogGroupFactory
 
@@ -32,6 +32,9 @@ class DeployTimeFunctionProps:
     env_key: kms.IKey
     timeout: Duration = Duration.minutes(10)
     environment: Mapping[str, str] | None = None
+    # What the function needs before CloudFormation may call it: the VPC endpoints (it answers
+    # through the S3 gateway endpoint), security-group rules, the target database...
+    depends_on: tuple[IDependable, ...] = ()
 
 
 class DeployTimeFunction(Construct):
@@ -39,6 +42,7 @@ class DeployTimeFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: DeployTimeFunctionProps) -> None:
         super().__init__(scope, construct_id)
+        self._depends_on = props.depends_on
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description=f"{props.function_name} (egress only)",
             allow_all_outbound=True,
@@ -65,10 +69,13 @@ class DeployTimeFunction(Construct):
 
     def run(self, construct_id: str, resource_type: str, properties: Mapping[str, object]) -> CustomResource:
         """A custom resource that CloudFormation creates/updates through this function."""
-        return CustomResource(
+        resource = CustomResource(
             self,
             construct_id,
             service_token=self.function.function_arn,
             resource_type=resource_type,
             properties=dict(properties),
         )
+        for dependency in self._depends_on:
+            resource.node.add_dependency(dependency)
+        return resource

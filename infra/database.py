@@ -17,7 +17,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
@@ -40,6 +40,7 @@ class DatabaseProps:
     subnets: ec2.SubnetSelection
     secrets_endpoint: ec2.IInterfaceVpcEndpoint
     log_groups: LogGroupFactory
+    network: IDependable  # endpoints + routes the migration function needs at deploy time
 
 
 def migrations_digest() -> str:
@@ -170,11 +171,12 @@ class LakeDatabase(Construct):
                 log_groups=props.log_groups,
                 env_key=props.data_key,
                 timeout=Duration.minutes(5),
+                depends_on=(props.network, self.security_group),
             ),
         )
         self.secret.grant_read(migrate.function)
         self.security_group.add_ingress_rule(migrate.security_group, ec2.Port.tcp(DB_PORT), "Migrations")
-        resource = migrate.run(
+        self.migrations_applied = migrate.run(
             "Apply",
             "Custom::RdsMigrations",
             {
@@ -185,7 +187,6 @@ class LakeDatabase(Construct):
                 "MigrationsDigest": migrations_digest(),
             },
         )
-        resource.node.add_dependency(self.instance)
         return migrate
 
 

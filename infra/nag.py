@@ -116,15 +116,15 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
         by_path["Database/Instance/Resource"] += [
             _s("AwsSolutions-RDS3", f"{config.env_name}: single-AZ to keep the environment cheap "
                "(rds_multi_az=false in cdk.json); prod is Multi-AZ."),
-            _s("HIPAA.Security-RDSMultiAZSupport", f"{config.env_name}: single-AZ by configuration; "
-               "prod is Multi-AZ."),
+            _s("HIPAA.Security-RDSMultiAZSupport", f"{config.env_name}: single-AZ by configuration "
+               "(rds_multi_az=false) to halve the instance cost; prod is Multi-AZ."),
         ]
     if not config.rds_deletion_protection:
         by_path["Database/Instance/Resource"] += [
             _s("AwsSolutions-RDS10", f"{config.env_name}: disposable environment "
                "(rds_deletion_protection=false) so teardown works; prod enables deletion protection."),
             _s("HIPAA.Security-RDSInstanceDeletionProtectionEnabled", f"{config.env_name}: disposable "
-               "by configuration; prod enables deletion protection."),
+               "by configuration (rds_deletion_protection=false); prod enables deletion protection."),
         ]
     for path, suppressions in by_path.items():
         if stack.node.try_find_child(path.split("/")[0]) is None:

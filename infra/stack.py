@@ -74,7 +74,8 @@ class LakeStack(Stack):
         self.database = LakeDatabase(
             self, "Database",
             DatabaseProps(config=cfg, data_key=self.keys.data_key, vpc=vpc, subnets=subnets,
-                          secrets_endpoint=self.network.endpoints["SecretsManager"], log_groups=log_groups),
+                          secrets_endpoint=self.network.endpoints["SecretsManager"], log_groups=log_groups,
+                          network=self.network),
         )
         self.database.allow_client(self.ingest.function, "Ingest Lambda")
         self.ingest.connect_database(
@@ -97,9 +98,12 @@ class LakeStack(Stack):
                 rds_port=self.database.port,
                 rds_database=DB_NAME,
                 log_groups=log_groups,
+                network=self.network,
             ),
         )
         self.database.allow_direct(self.warehouse.security_group, "Redshift federated queries")
+        # The views read RDS tables (federated) and Glue tables (Spectrum): create those first.
+        self.warehouse.sql_applied.node.add_dependency(self.database.migrations_applied, self.catalog)
         self.athena = LakeAthena(
             self, "Athena",
             AthenaProps(config=cfg, data_key=self.keys.data_key, results_bucket=self.storage.athena_results,

@@ -20,7 +20,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_redshiftserverless as redshift
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
@@ -48,6 +48,7 @@ class WarehouseProps:
     rds_port: str
     rds_database: str
     log_groups: LogGroupFactory
+    network: IDependable  # endpoints the SQL function needs at deploy time
     sql_dir: Path = SQL_DIR
 
 
@@ -147,6 +148,7 @@ class LakeWarehouse(Construct):
                 log_groups=props.log_groups,
                 env_key=props.data_key,
                 timeout=Duration.minutes(15),
+                depends_on=(props.network,),
             ),
         )
         self._grant_sql_function(fn.function, props)
@@ -170,6 +172,7 @@ class LakeWarehouse(Construct):
             },
         )
         resource.node.add_dependency(self.workgroup)
+        self.sql_applied = resource
         return fn
 
     def _grant_sql_function(self, fn: iam.IGrantable, props: WarehouseProps) -> None:

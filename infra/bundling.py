@@ -52,7 +52,7 @@ def requirements_digest(requirements: Path | None) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def install_requirements(requirements: Path | None, cache_dir: Path = CACHE_DIR) -> Path | None:
+def install_requirements(requirements: Path | None, cache_dir: Path | None = None) -> Path | None:
     """pip-install `requirements` for the Lambda platform once; return the cached folder.
 
     A missing requirements file means "no third-party dependencies" (None), so an asset whose
@@ -60,7 +60,7 @@ def install_requirements(requirements: Path | None, cache_dir: Path = CACHE_DIR)
     """
     if requirements is None or not requirements.exists():
         return None
-    target = cache_dir / f"pip-{requirements_digest(requirements)}"
+    target = (cache_dir or CACHE_DIR) / f"pip-{requirements_digest(requirements)}"
     if (target / ".complete").exists():
         return target
     staging = target.with_name(target.name + ".partial")
@@ -70,8 +70,7 @@ def install_requirements(requirements: Path | None, cache_dir: Path = CACHE_DIR)
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-compile", "-r", str(requirements), "--target", str(staging), *PIP_PLATFORM_ARGS,
     ]
-    print(f"[bundling] pip install -r {requirements.relative_to(REPO_ROOT)} (cached in {target})",
-          file=sys.stderr)
+    print(f"[bundling] pip install -r {requirements} (cached in {target})", file=sys.stderr)
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BundlingError(f"pip failed for {requirements}:\n{result.stderr[-2000:]}")

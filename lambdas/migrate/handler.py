@@ -9,6 +9,7 @@ applies only what is new. Connects straight to the instance (not the proxy) with
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,9 +50,13 @@ def connect(props: Mapping[str, Any], secrets_client: Any, sslmode: str, attempt
 
 def migrate(
     props: Mapping[str, Any], secrets_client: Any | None = None, sql_dir: Path = DEFAULT_SQL_DIR,
-    sslmode: str = "require",
 ) -> dict[str, str]:
-    """Connect with the secret's credentials and apply pending migrations; report what ran."""
+    """Connect with the secret's credentials and apply pending migrations; report what ran.
+
+    TLS is required unless the standard libpq variable PGSSLMODE says otherwise (a local test
+    server without certificates); the instance itself refuses plain connections (rds.force_ssl).
+    """
+    sslmode = os.environ.get("PGSSLMODE", "require")
     with connect(props, secrets_client, sslmode) as conn:
         applied = apply_migrations(conn, sql_dir)
     return {"Applied": ",".join(applied) or "none", "Count": str(len(applied))}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from infra.athena import SQL_DIR as ATHENA_SQL
 from infra.athena import named_query_files
-from infra.warehouse import LOG_EXPORTS, SQL_DIR as REDSHIFT_SQL
-from infra.warehouse import sql_digest, sql_files
+from infra.warehouse import LOG_EXPORTS, sql_digest, sql_files
+from infra.warehouse import SQL_DIR as REDSHIFT_SQL
 
 
 def test_redshift_namespace_is_cmk_encrypted_audited_with_managed_password(synth) -> None:

@@ -1,0 +1,103 @@
+"""Docker-free Lambda bundles: the right files, the right wheels, and a reusable pip cache."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra import bundling
+from infra.bundling import LocalPipBundler, install_requirements, requirements_digest
+
+
+def _function_assets(synth) -> dict[str, Path]:
+    """Staged asset folder per Python function, keyed by its handler module."""
+    out = {}
+    for fn in synth.resources("AWS::Lambda::Function").values():
+        props = fn["Properties"]
+        if props.get("Runtime") != "python3.12":
+            continue
+        digest = props["Code"]["S3Key"].removesuffix(".zip")
+        out[props["Handler"]] = synth.outdir / f"asset.{digest}"
+    return out
+
+
+def test_each_function_gets_its_own_bundle(dev) -> None:
+    assets = _function_assets(dev)
+    assert set(assets) == {"lambdas.ingest.handler.handler", "lambdas.migrate.handler.handler",
+                           "lambdas.redshift_sql.handler.handler"}
+    # THEN the three bundles differ (CDK caches bundles per source folder unless told apart)
+    assert len(set(assets.values())) == 3
+
+
+def test_migrate_bundle_has_psycopg_wheels_the_code_and_the_migrations(dev) -> None:
+    asset = _function_assets(dev)["lambdas.migrate.handler.handler"]
+    assert (asset / "lambdas" / "migrate" / "handler.py").exists()
+    assert (asset / "lambdas" / "custom_resource.py").exists()
+    assert (asset / "lake" / "contract.py").exists()
+    sql = sorted(p.name for p in (asset / "sql" / "rds").glob("*.sql"))
+    assert sql == sorted(p.name for p in (bundling.REPO_ROOT / "sql" / "rds").glob("*.sql"))
+    # AND psycopg with its binary for Linux x86_64 / CPython 3.12 (not this machine's 3.11)
+    binaries = list((asset / "psycopg_binary").glob("*.so"))
+    assert binaries and all("cpython-312-x86_64-linux-gnu" in p.name for p in binaries)
+    assert not (asset / "boto3").exists()  # provided by the runtime
+    assert not list(asset.rglob("__pycache__"))
+
+
+def test_redshift_bundle_has_the_views_and_no_third_party_packages(dev) -> None:
+    asset = _function_assets(dev)["lambdas.redshift_sql.handler.handler"]
+    assert (asset / "lambdas" / "redshift_sql" / "handler.py").exists()
+    assert sorted(p.name for p in (asset / "sql" / "redshift").glob("*.sql")) == sorted(
+        p.name for p in (bundling.REPO_ROOT / "sql" / "redshift").glob("*.sql"))
+    assert sorted(p.name for p in asset.iterdir()) == ["lake", "lambdas", "sql"]
+
+
+def test_missing_requirements_means_no_dependencies(tmp_path: Path) -> None:
+    # GIVEN a requirements file that does not exist (a part not written yet)
+    missing = tmp_path / "requirements.txt"
+    # WHEN the dependencies are installed THEN nothing is installed and nothing fails
+    assert install_requirements(missing, cache_dir=tmp_path / "cache") is None
+    assert not (tmp_path / "cache").exists()
+
+
+def test_bundler_copies_sources_and_cached_wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a warmed cache entry for a requirements file (no pip call needed)
+    req = tmp_path / "requirements.txt"
+    req.write_text("example-package==1.0\n")
+    cache = tmp_path / "cache"
+    entry = cache / f"pip-{requirements_digest(req)}"
+    (entry / "example_package").mkdir(parents=True)
+    (entry / "example_package" / "__init__.py").write_text("VERSION = '1.0'\n")
+    (entry / ".complete").touch()
+    monkeypatch.setattr(bundling, "CACHE_DIR", cache)
+    out = tmp_path / "out"
+    out.mkdir()
+    # WHEN the bundler runs
+    ok = LocalPipBundler(req, ("lake",)).try_bundle(str(out), image=None)
+    # THEN it reports success, copies the cached package and the source folder, not the marker
+    assert ok is True
+    assert (out / "example_package" / "__init__.py").read_text() == "VERSION = '1.0'\n"
+    assert (out / "lake" / "contract.py").exists()
+    assert not (out / ".complete").exists()
+
+
+def test_requirements_digest_follows_the_content(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("psycopg[binary]>=3.2\n")
+    b.write_text("psycopg[binary]>=3.2\n")
+    assert requirements_digest(a) == requirements_digest(b)
+    b.write_text("psycopg[binary]>=3.3\n")
+    assert requirements_digest(a) != requirements_digest(b)
+
+
+def test_glue_library_zip_is_importable_layout(dev) -> None:
+    manifest = json.loads((dev.outdir / f"{dev.stack.stack_name}.assets.json").read_text())
+    zips = [f for f in manifest["files"].values() if f["source"].get("packaging") == "zip"]
+    assert zips
+    # The lake library asset is a folder CDK zips at publish time: its root holds `lake/`
+    lake_dirs = [dev.outdir / f["source"]["path"] for f in zips
+                 if (dev.outdir / f["source"]["path"] / "lake" / "contract.py").exists()]
+    assert lake_dirs
+    assert not zipfile.is_zipfile(lake_dirs[0])

@@ -65,6 +65,7 @@ class LakeConfig:
     log_retention_days: int
     quarantine_expiry_days: int
     glue_workers: int
+    interface_endpoint_azs: int  # interface endpoints are billed per AZ: dev 1, prod 2
 
     @property
     def prefix(self) -> str:

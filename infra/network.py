@@ -1,7 +1,8 @@
 """Network: a VPC with private isolated subnets only, reached by AWS services through endpoints.
 
 The VPC spans three AZs because Redshift Serverless requires subnets in three; everything else
-(RDS, the Lambdas, Glue and the interface endpoints, which are billed per AZ) uses two of them.
+(RDS, the Lambdas, Glue) uses two of them; the interface endpoints, billed per AZ and hour, sit
+in `interface_endpoint_azs` of them (dev: one, reached cross-AZ; prod: two).
 Nothing in the lake needs the internet: the Lambdas, Glue, RDS and Redshift talk to AWS APIs
 through a gateway endpoint (S3) and interface endpoints, so there is no NAT gateway to pay for
 or to leak through. Flow logs go to a KMS-encrypted log group.
@@ -39,6 +40,7 @@ class NetworkProps:
     availability_zones: tuple[str, ...] | None = None  # None: Fn::GetAZs (env-agnostic)
     max_azs: int = 3
     workload_azs: int = 2
+    endpoint_azs: int = 2
     cidr: str = "10.40.0.0/16"
 
 
@@ -96,7 +98,7 @@ class LakeNetwork(Construct):
             name: self.vpc.add_interface_endpoint(
                 name,
                 service=service,
-                subnets=self.subnets,
+                subnets=ec2.SubnetSelection(subnets=self.vpc.isolated_subnets[: props.endpoint_azs]),
                 private_dns_enabled=True,
                 open=False,
                 security_groups=[self.endpoint_security_group],

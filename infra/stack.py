@@ -42,6 +42,7 @@ class LakeStack(Stack):
                 log_retention=retention_days(cfg.log_retention_days),
                 removal_policy=removal,
                 availability_zones=tuple(self.availability_zones),
+                endpoint_azs=cfg.interface_endpoint_azs,
             ),
         )
         vpc, subnets = self.network.vpc, self.network.subnets

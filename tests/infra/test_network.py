@@ -40,7 +40,7 @@ def test_only_isolated_subnets_and_no_route_to_the_internet(synth) -> None:
     assert not routes
 
 
-def test_endpoints_s3_gateway_and_interfaces_in_two_azs(synth) -> None:
+def test_endpoints_s3_gateway_and_interfaces_in_the_configured_azs(synth) -> None:
     endpoints = [e["Properties"] for e in synth.resources("AWS::EC2::VPCEndpoint").values()]
     gateways = [e for e in endpoints if e.get("VpcEndpointType") == "Gateway"]
     interfaces = [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
@@ -52,7 +52,7 @@ def test_endpoints_s3_gateway_and_interfaces_in_two_azs(synth) -> None:
         assert f".{name}" in services
     for e in interfaces:
         assert e["PrivateDnsEnabled"] is True
-        assert len(e["SubnetIds"]) == 2
+        assert len(e["SubnetIds"]) == synth.config.interface_endpoint_azs
 
 
 def test_flow_logs_go_to_an_encrypted_log_group(synth) -> None:

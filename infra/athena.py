@@ -2,20 +2,30 @@
 
 `enforce_work_group_configuration` makes every query write its results SSE-KMS-encrypted to the
 athena-results bucket, whatever the client asks for. Each `sql/athena/*.sql` file becomes one
-named query against the Glue database (the files use unqualified table names).
+named query against the Glue database (the files use unqualified table names), and the files
+that create views are also run once at deploy time by a custom resource, so the named queries
+that read those views work straight away.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_athena as athena
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IDependable
 
+from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
+from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
+from infra.log_groups import LogGroupFactory
+from lambdas.athena_sql.handler import view_files
 
 SQL_DIR = REPO_ROOT / "sql" / "athena"
 
@@ -26,6 +36,11 @@ class AthenaProps:
     data_key: kms.IKey
     results_bucket: s3.IBucket
     glue_database: str
+    glue_catalog_arns: list[str]
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    log_groups: LogGroupFactory
+    depends_on: tuple[IDependable, ...]  # endpoints and the Glue tables the views read
     sql_dir: Path = SQL_DIR
 
 
@@ -81,3 +96,61 @@ class LakeAthena(Construct):
             )
             query.add_resource_dependency(self.workgroup)
             self.named_queries[path.stem] = query
+        self.views = view_files(props.sql_dir)
+        self.view_function = self._create_views(props) if self.views else None
+
+    def _create_views(self, props: AthenaProps) -> DeployTimeFunction:
+        cfg = props.config
+        fn = DeployTimeFunction(
+            self,
+            "CreateViews",
+            DeployTimeFunctionProps(
+                function_name=f"{cfg.prefix}-athena-views",
+                handler="lambdas.athena_sql.handler.handler",
+                code=lambda_code(None, ("sql/athena",)),
+                description="Creates the sql/athena views in the Athena workgroup at deploy time",
+                vpc=props.vpc,
+                subnets=props.subnets,
+                log_groups=props.log_groups,
+                env_key=props.data_key,
+                timeout=Duration.minutes(10),
+                depends_on=props.depends_on,
+            ),
+        )
+        role = fn.function.grant_principal
+        workgroup_arn = f"arn:{Aws.PARTITION}:athena:{Aws.REGION}:{Aws.ACCOUNT_ID}:workgroup/{self.workgroup_name}"
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="RunQueriesInTheLakeWorkgroup",
+            actions=["athena:StartQueryExecution", "athena:GetQueryExecution"],
+            resources=[workgroup_arn],
+        ))
+        glue_base = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ReadLakeTables",
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
+            resources=props.glue_catalog_arns,
+        ))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="WriteOnlyTheseViews",
+            actions=["glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
+            resources=[
+                f"{glue_base}:catalog",
+                f"{glue_base}:database/{props.glue_database}",
+                *(f"{glue_base}:table/{props.glue_database}/{view}" for _, view, _ in self.views),
+            ],
+        ))
+        props.results_bucket.grant_read(fn.function)
+        props.results_bucket.grant_put(fn.function)
+        props.data_key.grant_encrypt_decrypt(fn.function)
+        resource = fn.run("Apply", "Custom::AthenaViews", {
+            "WorkGroup": self.workgroup_name,
+            "Database": props.glue_database,
+            "Views": ",".join(view for _, view, _ in self.views),
+            "SqlDigest": _digest([sql for _, _, sql in self.views]),
+        })
+        resource.node.add_dependency(self.workgroup)
+        return fn
+
+
+def _digest(statements: list[str]) -> str:
+    return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()

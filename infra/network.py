@@ -29,6 +29,8 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     # The Redshift SQL custom resource: Data API + GetNamespace (the managed admin secret's ARN).
     "RedshiftData": ec2.InterfaceVpcEndpointAwsService.REDSHIFT_DATA,
     "RedshiftServerless": ec2.InterfaceVpcEndpointAwsService.REDSHIFT_SERVERLESS,
+    # The Athena views custom resource.
+    "Athena": ec2.InterfaceVpcEndpointAwsService.ATHENA,
 }
 
 

@@ -108,7 +108,9 @@ class LakeStack(Stack):
         self.athena = LakeAthena(
             self, "Athena",
             AthenaProps(config=cfg, data_key=self.keys.data_key, results_bucket=self.storage.athena_results,
-                        glue_database=self.catalog.database_name),
+                        glue_database=self.catalog.database_name, glue_catalog_arns=self.catalog.catalog_arns(),
+                        vpc=vpc, subnets=subnets, log_groups=log_groups,
+                        depends_on=(self.network, self.catalog)),
         )
         self.monitoring = LakeMonitoring(
             self,
@@ -122,6 +124,7 @@ class LakeStack(Stack):
                     "ingest": self.ingest.function,
                     "rds-migrate": self.database.migrations.function,
                     "redshift-sql": self.warehouse.sql.function,
+                    **({"athena-views": self.athena.view_function.function} if self.athena.view_function else {}),
                 },
                 glue_job_name=self.catalog.job_name if self.catalog.job else None,
             ),

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
+from lambdas.athena_sql.handler import AthenaSqlError, create_views, strip_leading_comments, view_files
 from lambdas.custom_resource import run_custom_resource
 from lambdas.migrate import handler as migrate_handler
 from lambdas.migrate.migrations import migration_files
@@ -217,3 +218,60 @@ def test_repository_views_render_with_the_deploy_placeholders() -> None:
     assert files
     assert all("{{" not in sql for _, sql in files)
     assert [name for name, _ in files] == sorted(name for name, _ in files)
+
+
+# --- Athena views -----------------------------------------------------------------------------
+
+class FakeAthena:
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.queries: list[dict[str, Any]] = []
+        self.fail_on = fail_on
+        self._polls: dict[str, int] = {}
+
+    def start_query_execution(self, **kwargs: Any) -> dict[str, str]:
+        self.queries.append(kwargs)
+        return {"QueryExecutionId": f"q-{len(self.queries)}"}
+
+    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:  # noqa: N803
+        self._polls[QueryExecutionId] = self._polls.get(QueryExecutionId, 0) + 1
+        if self._polls[QueryExecutionId] == 1:
+            return {"QueryExecution": {"Status": {"State": "RUNNING"}}}
+        sql = self.queries[int(QueryExecutionId.split("-")[1]) - 1]["QueryString"]
+        if self.fail_on and self.fail_on in sql:
+            return {"QueryExecution": {"Status": {"State": "FAILED",
+                                                  "StateChangeReason": "TABLE_NOT_FOUND: telemetry_hourly"}}}
+        return {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}}
+
+
+def test_only_view_files_run_in_name_order_without_their_header(tmp_path: Path) -> None:
+    # GIVEN two view files (out of order) and a plain query file
+    (tmp_path / "11_v_b.sql").write_text("-- What is b?\nCREATE OR REPLACE VIEW v_b AS\nSELECT 2 AS x;\n")
+    (tmp_path / "10_v_a.sql").write_text("-- What is a?\n-- (two header lines)\nCREATE OR REPLACE VIEW v_a AS SELECT 1;")
+    (tmp_path / "20_q.sql").write_text("-- A query\nSELECT * FROM v_a")
+    fake = FakeAthena()
+    # WHEN the views are created
+    result = create_views({"WorkGroup": "surgical-lake-dev-athena", "Database": "surgical_lake"}, fake,
+                          tmp_path, sleep=lambda _: None)
+    # THEN only the two views ran, a before b, without comments or trailing semicolon, in the workgroup
+    assert [q["QueryString"] for q in fake.queries] == [
+        "CREATE OR REPLACE VIEW v_a AS SELECT 1", "CREATE OR REPLACE VIEW v_b AS\nSELECT 2 AS x"]
+    assert {q["WorkGroup"] for q in fake.queries} == {"surgical-lake-dev-athena"}
+    assert fake.queries[0]["QueryExecutionContext"] == {"Catalog": "AwsDataCatalog", "Database": "surgical_lake"}
+    assert result == {"Views": "v_a,v_b", "Count": "2"}
+
+
+def test_a_failing_view_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "10_v_a.sql").write_text("CREATE OR REPLACE VIEW v_a AS SELECT * FROM telemetry_hourly")
+    with pytest.raises(AthenaSqlError, match="10_v_a.sql: FAILED: TABLE_NOT_FOUND"):
+        create_views({"WorkGroup": "w", "Database": "d"}, FakeAthena(fail_on="telemetry_hourly"), tmp_path,
+                     sleep=lambda _: None)
+
+
+def test_repository_athena_views_are_detected() -> None:
+    from lambdas.athena_sql.handler import SQL_DIR
+
+    views = view_files(SQL_DIR)
+    creates = [p.name for p in sorted(SQL_DIR.glob("*.sql")) if "CREATE OR REPLACE VIEW" in p.read_text().upper()]
+    assert [f for f, _, _ in views] == creates
+    assert all(not sql.startswith("--") for _, _, sql in views)
+    assert strip_leading_comments("-- x\n\nSELECT 1;\n") == "SELECT 1"

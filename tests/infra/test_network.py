@@ -48,7 +48,8 @@ def test_endpoints_s3_gateway_and_interfaces_in_the_configured_azs(synth) -> Non
     assert len(gateways[0]["RouteTableIds"]) == 3
     assert len(interfaces) == len(INTERFACE_ENDPOINTS)
     services = " ".join(str(e["ServiceName"]) for e in interfaces)
-    for name in ("secretsmanager", "sqs", "glue", "kms", "logs", "sts", "redshift-data", "redshift-serverless"):
+    for name in ("secretsmanager", "sqs", "glue", "kms", "logs", "sts", "redshift-data", "redshift-serverless",
+                 "athena"):
         assert f".{name}" in services
     for e in interfaces:
         assert e["PrivateDnsEnabled"] is True

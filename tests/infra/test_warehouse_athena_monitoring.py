@@ -6,6 +6,7 @@ from infra.athena import SQL_DIR as ATHENA_SQL
 from infra.athena import named_query_files
 from infra.warehouse import LOG_EXPORTS, sql_digest, sql_files
 from infra.warehouse import SQL_DIR as REDSHIFT_SQL
+from lambdas.athena_sql.handler import view_files
 
 
 def test_redshift_namespace_is_cmk_encrypted_audited_with_managed_password(synth) -> None:
@@ -63,6 +64,19 @@ def test_one_named_query_per_athena_sql_file(synth) -> None:
     for path in files:
         assert queries[path.stem]["QueryString"] == path.read_text()
         assert queries[path.stem]["Database"] == synth.config.glue_database
+
+
+def test_athena_views_are_created_at_deploy_with_write_access_to_those_views_only(synth) -> None:
+    views = view_files(ATHENA_SQL)
+    resource = synth.one("Custom::AthenaViews")
+    assert resource["Views"] == ",".join(view for _, view, _ in views)
+    assert resource["WorkGroup"] == synth.one("AWS::Athena::WorkGroup")["Name"]
+    statements = [s for lid, p in synth.resources("AWS::IAM::Policy").items() if lid.startswith("AthenaCreateViews")
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    (write,) = [s for s in statements if "glue:CreateTable" in s["Action"]]
+    tables = sorted("".join(p if isinstance(p, str) else "" for p in r["Fn::Join"][1]).rsplit("/", 1)[-1]
+                    for r in write["Resource"] if "table/" in str(r))
+    assert tables == sorted(view for _, view, _ in views)
 
 
 def test_alarm_topic_is_encrypted_and_alarms_cover_the_pipeline(synth) -> None:

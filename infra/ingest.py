@@ -183,6 +183,8 @@ class LakeIngest(Construct):
         props.raw_bucket.grant_read(fn)
         props.processed_bucket.grant_read(fn)
         props.processed_bucket.grant_put(fn)
+        # A re-loaded object replaces its Parquet files: the superseded ones are deleted.
+        props.processed_bucket.grant_delete(fn)
         props.quarantine_bucket.grant_put(fn)
         self.hmac_secret.grant_read(fn)
         fn.add_to_role_policy(

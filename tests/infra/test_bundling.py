@@ -101,3 +101,18 @@ def test_glue_library_zip_is_importable_layout(dev) -> None:
                  if (dev.outdir / f["source"]["path"] / "lake" / "contract.py").exists()]
     assert lake_dirs
     assert not zipfile.is_zipfile(lake_dirs[0])
+
+
+def test_ingest_bundle_relies_on_the_layer_and_stays_small(dev) -> None:
+    # GIVEN the ingest function's staged bundle
+    asset = _function_assets(dev)["lambdas.ingest.handler.handler"]
+    if not (bundling.REPO_ROOT / "lambdas" / "ingest" / "requirements.txt").exists():
+        pytest.skip("the ingest part has not written its requirements yet")
+    names = {p.name for p in asset.iterdir()}
+    # THEN its own dependencies are bundled, the layer's and the runtime's are not
+    assert {"psycopg", "psycopg_binary", "aws_lambda_powertools", "pydantic_core", "lake", "lambdas"} <= names
+    assert not names & {"pyarrow", "pandas", "numpy", "boto3", "botocore"}
+    assert (asset / "lambdas" / "ingest" / "handler.py").exists()
+    # AND it leaves room next to the AWSSDKPandas layer under Lambda's 250 MB unzipped limit
+    size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
+    assert size < 40 * 1024**2, f"{size / 1024**2:.1f} MB"

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
@@ -104,7 +105,7 @@ class LocalPipBundler:
         return True
 
 
-def bundled_asset_options(requirements: Path | None, source_dirs: Sequence[str]) -> dict[str, object]:
+def bundled_asset_options(requirements: Path | None, source_dirs: Sequence[str]) -> dict[str, Any]:
     """Keyword arguments for `Code.from_asset` / `s3_assets.Asset` with local bundling.
 
     The hash is taken from the bundled output, so an unchanged bundle gives an unchanged asset

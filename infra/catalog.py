@@ -66,6 +66,14 @@ def lake_table_specs() -> list[TableSpec]:
     return specs
 
 
+def glue_connection_name(config: LakeConfig) -> str:
+    return f"{config.prefix}-isolated"
+
+
+def rollup_job_name(config: LakeConfig) -> str:
+    return f"{config.prefix}-telemetry-rollup"
+
+
 @dataclass(frozen=True)
 class CatalogProps:
     config: LakeConfig
@@ -163,13 +171,16 @@ class LakeCatalog(Construct):
         self.security_group.add_ingress_rule(
             self.security_group, ec2.Port.all_tcp(), "Glue workers talk to each other"
         )
-        subnet = props.vpc.select_subnets(subnets=props.subnets.subnets, subnet_type=props.subnets.subnet_type).subnets[0]
+        subnet = props.vpc.select_subnets(
+            subnets=props.subnets.subnets, subnet_type=props.subnets.subnet_type
+        ).subnets[0]
+        connection_name = glue_connection_name(cfg)
         connection = glue.CfnConnection(
             self,
             "Network",
             catalog_id=Aws.ACCOUNT_ID,
             connection_input=glue.CfnConnection.ConnectionInputProperty(
-                name=f"{cfg.prefix}-isolated",
+                name=connection_name,
                 connection_type="NETWORK",
                 description="Runs the Glue job in the isolated subnets (endpoints, no NAT)",
                 physical_connection_requirements=glue.CfnConnection.PhysicalConnectionRequirementsProperty(
@@ -192,7 +203,7 @@ class LakeCatalog(Construct):
         lake_lib.grant_read(self.role)
         props.processed_bucket.grant_read_write(self.role)
         self._grant_job_basics(props)
-        job_name = f"{cfg.prefix}-telemetry-rollup"
+        job_name = rollup_job_name(cfg)
         job = glue.CfnJob(
             self,
             "RollupJob",
@@ -209,7 +220,7 @@ class LakeCatalog(Construct):
             max_retries=1,
             execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
             security_configuration=security.name,
-            connections=glue.CfnJob.ConnectionsListProperty(connections=[connection.connection_input.name]),
+            connections=glue.CfnJob.ConnectionsListProperty(connections=[connection_name]),
             default_arguments={
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--enable-metrics": "true",
@@ -254,8 +265,8 @@ class LakeCatalog(Construct):
                 actions=["glue:GetConnection", "glue:GetJobBookmark"],
                 resources=[
                     f"{base}:glue:{region_account}:catalog",
-                    f"{base}:glue:{region_account}:connection/{props.config.prefix}-isolated",
-                    f"{base}:glue:{region_account}:job/{props.config.prefix}-telemetry-rollup",
+                    f"{base}:glue:{region_account}:connection/{glue_connection_name(props.config)}",
+                    f"{base}:glue:{region_account}:job/{rollup_job_name(props.config)}",
                 ],
             )
         )

@@ -8,6 +8,8 @@ acknowledged only when the config says so, so `prod` is checked without them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Aspects, Stack
 from cdk_nag import (
     AwsSolutionsChecks,
@@ -39,7 +41,7 @@ def attach_packs(scope: IConstruct) -> None:
     Aspects.of(scope).add(HIPAASecurityChecks(verbose=True))
 
 
-def _s(rule: str, reason: str, applies_to: list[str | RegexAppliesTo] | None = None) -> NagPackSuppression:
+def _s(rule: str, reason: str, applies_to: Sequence[str | RegexAppliesTo] | None = None) -> NagPackSuppression:
     return NagPackSuppression(id=rule, reason=reason, applies_to=applies_to)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
 from constructs import Construct
@@ -25,7 +26,7 @@ class LakeStack(Stack):
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: LakeConfig,
-        rollup_script: Path = ROLLUP_SCRIPT, **kwargs: object,
+        rollup_script: Path = ROLLUP_SCRIPT, **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         cfg = config

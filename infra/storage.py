@@ -9,6 +9,7 @@ typed config so local mode creates the same buckets.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
@@ -105,7 +106,7 @@ class LakeStorage(Construct):
         """The configured (deterministic) name of a bucket, usable before the bucket exists."""
         return self._names[kind]
 
-    def _common(self) -> dict[str, object]:
+    def _common(self) -> dict[str, Any]:
         return {
             "versioned": True,
             "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,

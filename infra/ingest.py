@@ -168,15 +168,15 @@ class LakeIngest(Construct):
             )
         )
         cfn_bucket = bucket.node.default_child
-        assert isinstance(cfn_bucket, s3.CfnBucket)
+        if not isinstance(cfn_bucket, s3.CfnBucket):
+            raise TypeError("the raw bucket must be an s3.Bucket backed by a CfnBucket")
         cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             queue_configurations=[
                 s3.CfnBucket.QueueConfigurationProperty(event="s3:ObjectCreated:*", queue=self.queue.queue_arn)
             ]
         )
-        policy = self.queue.node.try_find_child("Policy")
-        if policy is not None:
-            bucket.node.add_dependency(policy)
+        # CloudFormation checks that S3 may send to the queue when it sets the notification.
+        bucket.node.add_dependency(self.queue.node.find_child("Policy"))
 
     def _grant(self, props: IngestProps) -> None:
         fn = self.function

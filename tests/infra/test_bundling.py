@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -116,3 +118,20 @@ def test_ingest_bundle_relies_on_the_layer_and_stays_small(dev) -> None:
     # AND it leaves room next to the AWSSDKPandas layer under Lambda's 250 MB unzipped limit
     size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
     assert size < 40 * 1024**2, f"{size / 1024**2:.1f} MB"
+
+
+@pytest.mark.parametrize(("handler", "folder"), [
+    ("lambdas.redshift_sql.handler", "sql/redshift"), ("lambdas.athena_sql.handler", "sql/athena"),
+])
+def test_bundled_handler_imports_and_finds_its_sql_inside_the_bundle(dev, handler: str, folder: str) -> None:
+    # GIVEN a staged bundle (what Lambda unpacks to /var/task)
+    asset = _function_assets(dev)[f"{handler}.handler"]
+    # WHEN its handler module is imported from the bundle alone (not this checkout)
+    code = (f"import sys; sys.path[:0] = [{str(asset)!r}]; import {handler} as h; "
+            "print(h.__file__); print(h.SQL_DIR); print(len(list(h.SQL_DIR.glob('*.sql'))))")
+    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True,
+                            cwd=asset)
+    module_file, sql_dir, count = result.stdout.split()
+    # THEN code and SQL come from the bundle, with every file of the folder
+    assert module_file.startswith(str(asset)) and sql_dir == str(asset / folder)
+    assert int(count) == len(list((bundling.REPO_ROOT / folder).glob("*.sql"))) > 0

@@ -1,8 +1,10 @@
 """Operations: an encrypted alarm topic, the alarms that matter, and one dashboard.
 
 Alarms: a message in the DLQ (a file that failed maxReceiveCount times), the oldest message
-in the ingest queue (ingest is falling behind), Lambda errors and throttles, and Glue job
-runs that end FAILED/TIMEOUT/ERROR (an EventBridge rule straight to the topic).
+in the ingest queue (ingest is falling behind), objects the ingest could not process (its
+Powertools metric: with partial batch responses a failed object is not a Lambda error),
+Lambda errors and throttles, and Glue job runs that end FAILED/TIMEOUT/ERROR (an EventBridge
+rule straight to the topic). The dashboard adds rows loaded/parked/rejected per entity.
 """
 
 from __future__ import annotations
@@ -21,8 +23,18 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import LakeConfig
+from lake.contract import ENTITIES
 
 QUEUE_AGE_ALARM_SECONDS = 900
+# What lambdas/ingest publishes through Powertools (docs/interfaces.md).
+INGEST_NAMESPACE = "SurgicalLake"
+INGEST_SERVICE = "ingest"
+ROW_METRICS = ("RowsLoaded", "RowsParked", "RowsRejected")
+
+
+def ingest_metric(name: str, period: Duration = Duration.minutes(5)) -> cw.Metric:
+    return cw.Metric(namespace=INGEST_NAMESPACE, metric_name=name, dimensions_map={"service": INGEST_SERVICE},
+                     period=period, statistic="Sum")
 
 
 @dataclass(frozen=True)
@@ -70,8 +82,19 @@ class LakeMonitoring(Construct):
         )
         alarm("dlq-not-empty", dlq_depth, 1, "A raw object failed ingest repeatedly and is in the DLQ")
         alarm("queue-age", queue_age, QUEUE_AGE_ALARM_SECONDS, "Ingest is falling behind (oldest message age)")
+        failed_objects = ingest_metric("ObjectsFailed")
+        alarm("ingest-objects-failed", failed_objects, 1,
+              "Ingest could not process an object (it will be retried, then go to the DLQ)")
         widgets: list[cw.IWidget] = [
-            cw.GraphWidget(title="Ingest queue", left=[queue_age], right=[dlq_depth], width=12)
+            cw.GraphWidget(title="Ingest queue", left=[queue_age], right=[dlq_depth], width=12),
+            *(
+                cw.GraphWidget(
+                    title=f"Rows per entity: {row_metric}",
+                    left=[ingest_metric(f"{entity}.{row_metric}", Duration.hours(1)) for entity in ENTITIES],
+                    width=12,
+                )
+                for row_metric in ROW_METRICS
+            ),
         ]
         for name, fn in props.functions.items():
             errors = fn.metric_errors(period=Duration.minutes(5), statistic="Sum")

@@ -84,7 +84,11 @@ def test_alarm_topic_is_encrypted_and_alarms_cover_the_pipeline(synth) -> None:
     assert topic["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("KeysOpsKey")
     alarms = {a["Properties"]["AlarmName"].removeprefix(f"{synth.config.prefix}-"): a["Properties"]
               for a in synth.resources("AWS::CloudWatch::Alarm").values()}
-    assert {"dlq-not-empty", "queue-age", "ingest-errors", "ingest-throttles"} <= set(alarms)
+    assert {"dlq-not-empty", "queue-age", "ingest-errors", "ingest-throttles", "ingest-objects-failed"} <= set(alarms)
+    # THEN a failed object alarms even though partial batch responses hide it from Lambda errors
+    failed = alarms["ingest-objects-failed"]
+    assert (failed["Namespace"], failed["MetricName"]) == ("SurgicalLake", "ObjectsFailed")
+    assert failed["Dimensions"] == [{"Name": "service", "Value": "ingest"}]
     assert alarms["dlq-not-empty"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarms["queue-age"]["MetricName"] == "ApproximateAgeOfOldestMessage"
     for alarm in alarms.values():
@@ -111,3 +115,14 @@ def test_every_log_group_is_encrypted_with_retention(synth) -> None:
     for fn in synth.resources("AWS::Lambda::Function").values():
         if fn["Properties"].get("Runtime") == "python3.12":
             assert fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] in groups
+
+
+def test_dashboard_shows_rows_per_entity_of_the_contract(synth) -> None:
+    import json
+
+    from lake.contract import ENTITIES
+
+    body = json.dumps(synth.one("AWS::CloudWatch::Dashboard")["DashboardBody"])
+    for entity in ENTITIES:
+        for metric in ("RowsLoaded", "RowsParked", "RowsRejected"):
+            assert f"{entity}.{metric}" in body

@@ -32,9 +32,9 @@ INGEST_SERVICE = "ingest"
 ROW_METRICS = ("RowsLoaded", "RowsParked", "RowsRejected")
 
 
-def ingest_metric(name: str, period: Duration = Duration.minutes(5)) -> cw.Metric:
+def ingest_metric(name: str, period_minutes: int = 5) -> cw.Metric:
     return cw.Metric(namespace=INGEST_NAMESPACE, metric_name=name, dimensions_map={"service": INGEST_SERVICE},
-                     period=period, statistic="Sum")
+                     period=Duration.minutes(period_minutes), statistic="Sum")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class LakeMonitoring(Construct):
             *(
                 cw.GraphWidget(
                     title=f"Rows per entity: {row_metric}",
-                    left=[ingest_metric(f"{entity}.{row_metric}", Duration.hours(1)) for entity in ENTITIES],
+                    left=[ingest_metric(f"{entity}.{row_metric}", 60) for entity in ENTITIES],
                     width=12,
                 )
                 for row_metric in ROW_METRICS

@@ -84,8 +84,11 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
         "Database/Instance/Resource": [
             _s("AwsSolutions-RDS11", "Clients reach PostgreSQL through the RDS Proxy, which listens on "
                "5432 regardless; the instance is in isolated subnets behind security groups."),
-            _s("HIPAA.Security-RDSInBackupPlan", "RDS automated backups (point-in-time recovery, "
-               "retention from the config) and a final snapshot on delete in prod cover recovery."),
+        ],
+        "Backup/Plan/Database/Role/Resource": [
+            _s("AwsSolutions-IAM4", "AWS Backup's own service-role policy is what AWS documents for "
+               "backup selections; it only lets AWS Backup snapshot the selected resources.",
+               ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"]),
         ],
         "Database/Instance/MonitoringRole/Resource": [
             _s("AwsSolutions-IAM4", "Enhanced monitoring needs the AWS-managed "
@@ -114,6 +117,12 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
                                      r"<AWS::AccountId>:secret:redshift!.+-\*$/")]),
         ],
     }
+    if not config.retain_data:
+        by_path["Database/Instance/Resource"].append(
+            _s("HIPAA.Security-RDSInBackupPlan", f"{config.env_name}: disposable environment: RDS "
+               "automated backups only; an AWS Backup vault holding recovery points would block "
+               "teardown. prod (retain_data=true) has a daily AWS Backup plan."),
+        )
     if not config.rds_multi_az:
         by_path["Database/Instance/Resource"] += [
             _s("AwsSolutions-RDS3", f"{config.env_name}: single-AZ to keep the environment cheap "

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
 from constructs import Construct
 
 from infra.athena import AthenaProps, LakeAthena
+from infra.backup import BackupProps, LakeBackup
 from infra.catalog import ROLLUP_SCRIPT, CatalogProps, LakeCatalog
 from infra.config import LakeConfig
 from infra.database import DB_NAME, DatabaseProps, LakeDatabase
@@ -79,6 +80,10 @@ class LakeStack(Stack):
                           secrets_endpoint=self.network.endpoints["SecretsManager"], log_groups=log_groups,
                           network=self.network),
         )
+        if cfg.retain_data:
+            self.backup = LakeBackup(
+                self, "Backup", BackupProps(config=cfg, data_key=self.keys.data_key, instance=self.database.instance)
+            )
         self.database.allow_client(self.ingest.function, "Ingest Lambda")
         self.ingest.connect_database(
             self.database.secret, self.database.proxy.endpoint, self.database.port, DB_NAME

@@ -45,7 +45,7 @@ def test_packs_really_ran_and_suppressions_carry_reasons(synth, pack: str) -> No
 
 def test_dev_only_acknowledgements_are_absent_in_prod(dev, prod) -> None:
     dev_only = {"AwsSolutions-RDS3", "AwsSolutions-RDS10", "HIPAA.Security-RDSMultiAZSupport",
-                "HIPAA.Security-RDSInstanceDeletionProtectionEnabled"}
+                "HIPAA.Security-RDSInstanceDeletionProtectionEnabled", "HIPAA.Security-RDSInBackupPlan"}
     suppressed = {env: {r["Rule ID"] for pack in PACKS for r in _report(s, pack) if r["Compliance"] == "Suppressed"}
                   for env, s in (("dev", dev), ("prod", prod))}
     assert dev_only <= suppressed["dev"]

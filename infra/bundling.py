@@ -53,6 +53,20 @@ def requirements_digest(requirements: Path | None) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
+def prune_provided(folder: Path) -> list[str]:
+    """Remove packages (and their dist-info/libs) that the runtime or the layer provide."""
+    removed = []
+    for path in sorted(folder.iterdir()):
+        stem = path.name.split("-")[0].split(".")[0].lower()
+        if stem in PROVIDED_BY_RUNTIME:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path.name)
+    return removed
+
+
 def install_requirements(requirements: Path | None, cache_dir: Path | None = None) -> Path | None:
     """pip-install `requirements` for the Lambda platform once; return the cached folder.
 
@@ -64,7 +78,9 @@ def install_requirements(requirements: Path | None, cache_dir: Path | None = Non
     target = (cache_dir or CACHE_DIR) / f"pip-{requirements_digest(requirements)}"
     if (target / ".complete").exists():
         return target
-    staging = target.with_name(target.name + ".partial")
+    # A per-process staging folder, renamed into place atomically: parallel test workers (or two
+    # synths) may build the same entry at once; the first rename wins, the other is discarded.
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     cmd = [
@@ -74,13 +90,16 @@ def install_requirements(requirements: Path | None, cache_dir: Path | None = Non
     print(f"[bundling] pip install -r {requirements} (cached in {target})", file=sys.stderr)
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
         raise BundlingError(f"pip failed for {requirements}:\n{result.stderr[-2000:]}")
-    for name in PROVIDED_BY_RUNTIME:
-        for path in staging.glob(f"{name}*"):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    (target / ".complete").touch()
+    prune_provided(staging)
+    (staging / ".complete").touch()
+    if target.exists() and not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)  # left over by an interrupted run
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another process finished first
     return target
 
 

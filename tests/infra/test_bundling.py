@@ -135,3 +135,18 @@ def test_bundled_handler_imports_and_finds_its_sql_inside_the_bundle(dev, handle
     # THEN code and SQL come from the bundle, with every file of the folder
     assert module_file.startswith(str(asset)) and sql_dir == str(asset / folder)
     assert int(count) == len(list((bundling.REPO_ROOT / folder).glob("*.sql"))) > 0
+
+
+def test_prune_removes_only_what_runtime_and_layer_provide(tmp_path: Path) -> None:
+    # GIVEN a pip --target folder with runtime/layer packages next to our own dependencies
+    for name in ("boto3", "boto3-1.40.0.dist-info", "botocore", "numpy", "numpy.libs", "pyarrow",
+                 "pandas-2.3.0.dist-info", "psycopg", "psycopg_binary", "pydantic_core", "numpydoc"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "typing_extensions.py").write_text("")
+    # WHEN pruned
+    removed = bundling.prune_provided(tmp_path)
+    # THEN exactly the provided ones are gone (numpydoc is not numpy)
+    assert removed == ["boto3", "boto3-1.40.0.dist-info", "botocore", "numpy", "numpy.libs",
+                       "pandas-2.3.0.dist-info", "pyarrow"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "numpydoc", "psycopg", "psycopg_binary", "pydantic_core", "typing_extensions.py"]

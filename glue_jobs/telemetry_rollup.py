@@ -210,24 +210,28 @@ class _Fs:
         if self.exists(*parts):
             self._fs.delete(self.path(*parts), True)
 
-    def partition_fingerprints(self, table: str) -> dict[str, str]:
-        """`date` -> digest of (relative path, size, mtime) of every data file under it."""
-        if not self.exists(table):
-            return {}
-        entries: dict[str, list[str]] = {}
-        files = self._fs.listFiles(self.path(table), True)
-        prefix = self.path(table).toString() + "/"
-        while files.hasNext():
-            status = files.next()
-            rel = status.getPath().toString()[len(prefix):] if status.getPath().toString().startswith(
-                prefix) else status.getPath().toString()
-            parts = rel.split("/")
-            if not parts[0].startswith("date=") or any(p.startswith(("_", ".")) for p in parts):
-                continue
-            entries.setdefault(parts[0][5:], []).append(
-                f"{rel}:{status.getLen()}:{status.getModificationTime()}"
-            )
-        return {d: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest() for d, v in entries.items()}
+
+def partition_fingerprints(spark: SparkSession, fs: _Fs, table: str) -> dict[str, str]:
+    """`date` -> digest of (relative path, size, mtime) of every Parquet file under `date=`.
+
+    The listing runs inside Spark (the `binaryFile` source reads only file metadata when its
+    content column is not selected), so it costs one job, not one round-trip per file.
+    """
+    if not fs.exists(table):
+        return {}
+    files = (
+        spark.read.format("binaryFile")
+        .option("pathGlobFilter", "*.parquet")
+        .load(fs.path(table).toString())
+    )
+    if "date" not in files.columns:
+        return {}
+    entries: dict[str, list[str]] = {}
+    for row in files.select(F.col("date").cast("string").alias("date"), "path", "length",
+                            "modificationTime").collect():
+        relative = row["path"][row["path"].rfind("/date=") + 1:]  # stable when the root moves
+        entries.setdefault(row["date"], []).append(f"{relative}:{row['length']}:{row['modificationTime']}")
+    return {d: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest() for d, v in entries.items()}
 
 
 def _read_state(spark: SparkSession, fs: _Fs) -> dict[str, str]:
@@ -271,7 +275,7 @@ def run_rollup(spark: SparkSession, processed_root: str, changed_dates: Iterable
     """
     configure(spark)
     fs = _Fs(spark, processed_root.rstrip("/"))
-    current = fs.partition_fingerprints(TELEMETRY_DIR)
+    current = partition_fingerprints(spark, fs, TELEMETRY_DIR)
     previous = _read_state(spark, fs)
     if changed_dates is None:
         changed = {d for d in current.keys() | previous.keys() if current.get(d) != previous.get(d)}

@@ -7,7 +7,7 @@ days; 10x: everything times ten), laid out exactly as the lake (hive date/robot_
 one file per partition) and handed to the engine as Arrow tables (the PostgreSQL copy is
 measured separately with --postgres). Timings are medians of --repeats runs, wall clock.
 
-Run: python -m bench.analytics [--scales 1,10] [--repeats 3] [--no-rollup] [--postgres]
+Run: python -m bench.analytics [--scales 1,10] [--repeats 3] [--rollup-repeats N] [--no-rollup] [--postgres]
 """
 
 from __future__ import annotations
@@ -258,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1,10", help="comma-separated multiples of the default scale")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (the median is shown)")
+    parser.add_argument("--rollup-repeats", type=int, default=None,
+                        help="runs per rollup measurement (default: --repeats; the job is slow at 10x)")
     parser.add_argument("--no-rollup", action="store_true", help="skip the Spark rollup job")
     parser.add_argument("--postgres", action="store_true", help="also time the PostgreSQL -> engine copy")
     parser.add_argument("--workdir", type=Path, default=None, help="where to write the Parquet (default: temp)")
@@ -276,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             res: dict[str, tuple[int, float]] = {}
             if not args.no_rollup:
                 print(f"[scale {scale}x] rollup job ...", file=sys.stderr, flush=True)
-                res.update(bench_rollup(root, telemetry, args.repeats))
+                res.update(bench_rollup(root, telemetry, args.rollup_repeats or args.repeats))
             print(f"[scale {scale}x] views ...", file=sys.stderr, flush=True)
             res.update(bench_engine(tables, root, args.repeats))
             if args.postgres:

@@ -18,9 +18,10 @@ Incremental and idempotent: the job keeps a fingerprint (file names, sizes, modi
 times) of every input date partition in `<root>/_rollup_state/`. A run recomputes the hourly
 partitions of the dates whose fingerprint changed (new, rewritten or deleted inputs) and the
 anomaly partitions of those dates plus the 7 following dates (their baselines read the
-changed hours), overwrites exactly those partitions (dynamic partition overwrite; a date left
-with no rows has its partition removed) as one file each (compaction), then saves the new
-fingerprints. A second run finds nothing changed and writes nothing. Input partitions are the
+changed hours), replaces exactly those partitions (removes them, then writes with dynamic
+partition overwrite, so a date left with no rows disappears) as one file each (compaction),
+then saves the new fingerprints. A run that fails part-way saves no state, so the next run
+recomputes the same dates. A second run finds nothing changed and writes nothing. Input partitions are the
 UTC date of the sample `timestamp` (the ingest's layout), so an hour never spans two dates.
 
 Glue entry point (`python telemetry_rollup.py` inside Glue 5.0), job arguments:
@@ -248,16 +249,14 @@ def _write_state(spark: SparkSession, fs: _Fs, fingerprints: dict[str, str]) -> 
 
 
 def _write_partitions(df: DataFrame, fs: _Fs, table: str, dates: set[str]) -> None:
-    """Overwrite exactly `dates`: one file per partition; dates without rows are removed."""
-    df = df.cache()
-    present = {r["date"] for r in df.select("date").distinct().collect()}
-    if present - dates:
-        raise RollupError(f"{table}: computed rows outside the requested dates {sorted(present - dates)}")
-    if present:
-        df.repartition("date").write.mode("overwrite").partitionBy("date").parquet(fs.path(table).toString())
-    for day in sorted(dates - present):
+    """Replace exactly `dates` with `df`'s rows, one file per partition.
+
+    The old partitions are removed first, so a date left without rows disappears; if the run
+    fails after that, the state is not saved and the next run recomputes the same dates.
+    """
+    for day in sorted(dates):
         fs.delete(table, f"date={day}")
-    df.unpersist()
+    df.repartition("date").write.mode("overwrite").partitionBy("date").parquet(fs.path(table).toString())
 
 
 def _read_partitions(spark: SparkSession, fs: _Fs, table: str, dates: Iterable[str]) -> DataFrame | None:

@@ -188,6 +188,13 @@ def _run_worker(name: str, path: Path, arg: str) -> dict[str, float]:
 
 
 def _worker_main(name: str, path: str, arg: str) -> None:
+    import pandas  # noqa: F401 - imports happen before the clock starts, for every path alike
+    import psycopg  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    import lambdas.ingest.lake_writer  # noqa: F401
+    import lambdas.ingest.pipeline  # noqa: F401
+
     if name.startswith("rds"):
         _pg_reset(arg)
     before = resource.getrusage(resource.RUSAGE_SELF)

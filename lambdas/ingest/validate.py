@@ -85,11 +85,14 @@ class SeenKeys:
             data = pc.binary_join_element_wise(values, "").cast(pa.binary())  # contiguous copy
             buf = np.frombuffer(data.buffers()[2], dtype=f"S{width}",
                                 count=len(values), offset=data.offset * width)
-            uniq, first_idx = np.unique(buf, return_index=True)
+            codes = pc.index_in(values, value_set=pc.unique(values)).to_numpy()  # Arrow hashing
+            order = np.argsort(codes, kind="stable")
+            first_idx = order[np.concatenate(([True], np.diff(codes[order]) != 0))]
             within = np.ones(len(buf), dtype=bool)
             within[first_idx] = False
             dup[present] = within | self._contains(buf)
-            new = uniq[~self._contains(uniq)]  # still sorted
+            uniq = np.sort(buf[first_idx])
+            new = uniq[~self._contains(uniq)]
             if len(new):
                 self._runs.append(new)
             if len(self._runs) > 8:

@@ -51,7 +51,7 @@ def _mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 class SeenKeys:
-    """Primary keys already seen in this object: sorted fixed-width byte arrays, merged lazily.
+    """Primary keys already seen in this object: sorted fixed-width byte arrays, merged by size.
 
     Costs about the key's length in bytes per row (36 for a telemetry UUID) instead of a Python
     object per key; keys of differing lengths fall back to a set.
@@ -85,15 +85,20 @@ class SeenKeys:
             data = pc.binary_join_element_wise(values, "").cast(pa.binary())  # contiguous copy
             buf = np.frombuffer(data.buffers()[2], dtype=f"S{width}",
                                 count=len(values), offset=data.offset * width)
-            uniq, first_idx = np.unique(buf, return_index=True)
+            codes = pc.index_in(values, value_set=pc.unique(values)).to_numpy()  # Arrow hashing
+            order = np.argsort(codes, kind="stable")
+            first_idx = order[np.concatenate(([True], np.diff(codes[order]) != 0))]
             within = np.ones(len(buf), dtype=bool)
             within[first_idx] = False
             dup[present] = within | self._contains(buf)
-            new = uniq[~self._contains(uniq)]  # still sorted
+            uniq = np.sort(buf[first_idx])
+            new = uniq[~self._contains(uniq)]
             if len(new):
                 self._runs.append(new)
-            if len(self._runs) > 8:
-                self._runs = [np.unique(np.concatenate(self._runs))]
+            # Merge runs of similar size only (a binary counter): O(n log^2 n) overall, few runs to probe.
+            while len(self._runs) > 1 and 2 * len(self._runs[-1]) >= len(self._runs[-2]):
+                last = self._runs.pop()
+                self._runs[-1] = np.sort(np.concatenate((self._runs[-1], last)))
             return dup
         if self._runs and not self._set:  # switch to the set: keys of mixed lengths
             for run in self._runs:

@@ -16,7 +16,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import LakeConfig
+from infra.config import BUCKET_KINDS, LakeConfig
+
+ACCESS_LOG_GLACIER_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,7 @@ class LakeStorage(Construct):
         cfg = props.config
         self._removal = RemovalPolicy.RETAIN if cfg.retain_data else RemovalPolicy.DESTROY
         self._auto_delete = not cfg.retain_data
-        self._names = {k: cfg.bucket_name(k, props.account, props.region) for k in
-                       ("raw", "processed", "quarantine", "athena-results", "logs")}
+        self._names = {k: cfg.bucket_name(k, props.account, props.region) for k in BUCKET_KINDS}
         noncurrent_days = 90 if cfg.retain_data else 30
 
         self.access_logs = s3.Bucket(
@@ -57,8 +58,9 @@ class LakeStorage(Construct):
                 s3.LifecycleRule(
                     id="age-out-access-logs",
                     transitions=[s3.Transition(storage_class=s3.StorageClass.GLACIER,
-                                               transition_after=Duration.days(90))],
-                    expiration=Duration.days(max(cfg.log_retention_days, 91) + 1),
+                                               transition_after=Duration.days(ACCESS_LOG_GLACIER_DAYS))],
+                    # Kept as long as the other logs, and past the Glacier transition (S3 rule).
+                    expiration=Duration.days(max(cfg.log_retention_days, ACCESS_LOG_GLACIER_DAYS + 1)),
                 ),
                 _noncurrent_cleanup(noncurrent_days),
             ],

@@ -81,8 +81,9 @@ class _Runs:
             return
         self.runs.append(sorted_new)
         while len(self.runs) > 1 and 2 * len(self.runs[-1]) >= len(self.runs[-2]):
-            last = self.runs.pop()
-            self.runs[-1] = np.sort(np.concatenate((self.runs[-1], last)))
+            merged = np.concatenate((self.runs.pop(-2), self.runs.pop()))
+            merged.sort()  # in place: one copy of the merged run at a time
+            self.runs.append(merged)
 
 
 class SeenKeys:

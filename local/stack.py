@@ -97,6 +97,7 @@ class LocalStack:
                 "moto_port": self.moto.port,
                 "endpoint": self.endpoint,
                 "database_url": self.db.url,
+                "dlq_name": self.names.dlq,
                 "started_at": time.time(),
             },
         )
@@ -216,12 +217,18 @@ class LocalStack:
             added += resources.register_partitions(self.glue, self.names, table, parts)
         return added
 
+    def bucket_index(self, kind: str) -> dict[str, str]:
+        """key -> ETag of the workdir's copy of bucket `kind` (update it, then `save_index`)."""
+        return self._index.setdefault(self.names.buckets[kind], {})
+
+    def save_index(self) -> None:
+        self.workdir.write_json(self.workdir.s3_index_file, self._index)
+
     def sync_bucket(self, kind: str, prefix: str = "") -> int:
         """Mirror one bucket (or a prefix of it) to the workdir now; returns downloads."""
         bucket = self.names.buckets[kind]
-        index = self._index.setdefault(bucket, {})
-        n = bucket_mirror.sync_to_dir(self.s3, bucket, self.workdir.bucket_dir(bucket), index, prefix)
-        self.workdir.write_json(self.workdir.s3_index_file, self._index)
+        n = bucket_mirror.sync_to_dir(self.s3, bucket, self.workdir.bucket_dir(bucket), self.bucket_index(kind), prefix)
+        self.save_index()
         return n
 
     def persist(self, save_queues: bool = False) -> None:

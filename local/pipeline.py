@@ -1,0 +1,171 @@
+"""`lake run`'s pipeline on a started stack: upload -> drain the queue -> rollups -> report.
+
+Each step is a function so `lake demo`, `lake run` and `lake up` share them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from lake.contract import LOAD_ORDER
+from local import ledger, run_report
+from local.console import Stages, progress
+from local.errors import InputError
+from local.ingest_handler import load_ingest_handler
+from local.resources import entity_of_key
+from local.rollup import RollupResult, run_local_rollup
+from local.spark import local_spark_session
+from local.stack import LocalStack
+from local.worker import QueueWorker, WorkerStats
+
+_UPLOAD_THREADS = 4
+
+
+def is_metadata(relative: Path) -> bool:
+    """Generator metadata and hidden files (`_manifest.json`, `.DS_Store`) are never uploaded."""
+    return any(part.startswith(("_", ".")) for part in relative.parts)
+
+
+def input_files(input_dir: Path) -> list[tuple[Path, str]]:
+    """(path, raw key) of every data file under input_dir, parents' entities first."""
+    if not input_dir.is_dir():
+        raise InputError(f"--input {input_dir}: not a directory")
+    found = [
+        (p, p.relative_to(input_dir).as_posix())
+        for p in input_dir.rglob("*")
+        if p.is_file() and not is_metadata(p.relative_to(input_dir))
+    ]
+    if not found:
+        raise InputError(f"--input {input_dir}: no data files (files starting with _ or . are skipped)")
+
+    def order(item: tuple[Path, str]) -> tuple[int, str]:
+        entity = entity_of_key(item[1])
+        return (LOAD_ORDER.index(entity) if entity in LOAD_ORDER else len(LOAD_ORDER), item[1])
+
+    return sorted(found, key=order)
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def upload_inputs(stack: LocalStack, files: list[tuple[Path, str]]) -> list[run_report.UploadedObject]:
+    """PUT each file into the raw bucket (single-part, so the ETag is its MD5)."""
+    bucket = stack.names.buckets["raw"]
+    bar = progress(sum(p.stat().st_size for p, _ in files), "upload", unit="B")
+    bar.unit_scale = True
+    lock = threading.Lock()
+
+    def put(item: tuple[Path, str]) -> run_report.UploadedObject:
+        path, key = item
+        with path.open("rb") as fh:
+            stack.s3.put_object(Bucket=bucket, Key=key, Body=fh)
+        with lock:
+            bar.update(path.stat().st_size)
+        return run_report.UploadedObject(key, md5_of(path))
+
+    with bar, ThreadPoolExecutor(_UPLOAD_THREADS) as pool:
+        return list(pool.map(put, files))
+
+
+def process_queue(stack: LocalStack, retry_delay_seconds: int = 1) -> WorkerStats:
+    """Run the real ingest handler over the queue until it is drained."""
+    handler = load_ingest_handler(stack.handler_env())
+    worker = QueueWorker(
+        sqs=stack.sqs, queue_url=stack.queue_url, queue_arn=stack.names.queue_arn(stack.names.queue),
+        region=stack.names.region, handler=handler, batch_size=stack.cfg.ingest_batch_size,
+        visibility_timeout=stack.cfg.ingest_queue_visibility_timeout_seconds,
+        retry_delay_seconds=retry_delay_seconds,
+    )
+    with progress(worker.pending(), "ingest", unit="msg") as bar:
+        done = [0]
+
+        def tick(stats: WorkerStats) -> None:
+            bar.update(stats.succeeded - done[0])
+            done[0] = stats.succeeded
+
+        return worker.drain(on_batch=tick)
+
+
+class SparkStarter:
+    """Start the Spark JVM in the background while the ETL runs (it takes seconds)."""
+
+    def __init__(self) -> None:
+        self._session: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="spark-start", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self._session = local_spark_session()
+        except BaseException as exc:  # re-raised in get()
+            self._error = exc
+
+    def get(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._session
+
+    def stop(self) -> None:
+        self._thread.join()
+        if self._session is not None:
+            self._session.stop()
+
+
+@dataclass
+class RunOutcome:
+    report: dict[str, Any]
+    worker: WorkerStats
+    rollup: RollupResult | None
+    quarantine: run_report.QuarantineStats
+
+
+def collect_report(
+    stack: LocalStack, uploaded: list[run_report.UploadedObject], before: list[ledger.LedgerEntry]
+) -> tuple[dict[str, Any], run_report.QuarantineStats]:
+    stack.persist()
+    with psycopg.connect(stack.db.url) as conn:
+        after = ledger.read_ledger(conn)
+        rds = run_report.rds_counts(conn)
+        parked = ledger.parked_total(conn)
+    quarantine = run_report.quarantine_stats(stack.workdir.bucket_dir(stack.names.buckets["quarantine"]))
+    lake = run_report.lake_counts(stack.workdir.bucket_dir(stack.names.buckets["processed"]))
+    objects = run_report.object_outcomes(uploaded, before, after)
+    return run_report.build_report(objects, rds, lake, parked, quarantine.rows), quarantine
+
+
+def run_pipeline(stack: LocalStack, input_dir: Path, stages: Stages, rollups: bool = True) -> RunOutcome:
+    files = input_files(input_dir)
+    spark = SparkStarter() if rollups else None
+    try:
+        with psycopg.connect(stack.db.url) as conn:
+            before = ledger.read_ledger(conn)
+        with stages.stage(f"upload {len(files)} files to s3://{stack.names.buckets['raw']}"):
+            uploaded = upload_inputs(stack, files)
+        with stages.stage("ingest (SQS -> Lambda handler -> RDS / Parquet / quarantine)"):
+            stats = process_queue(stack)
+            stages.say(f"    {stats.received} messages in {stats.batches} batches, {stats.retried} retried")
+        result = None
+        if spark is not None:
+            with stages.stage("Glue rollup job (Spark local mode)"):
+                result = run_local_rollup(stack, spark.get())
+                stages.say(f"    {result.uploaded} rollup files published, {result.partitions_added} partitions added")
+        with stages.stage("report"):
+            report, quarantine = collect_report(stack, uploaded, before)
+    finally:
+        if spark is not None:
+            spark.stop()
+    return RunOutcome(report, stats, result, quarantine)

@@ -1,0 +1,49 @@
+"""A Spark local-mode session for the Glue job, with clear errors when Java is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Any
+
+from local.errors import SparkUnavailable
+
+
+def check_java() -> str:
+    """Path of the `java` Spark will use; raises SparkUnavailable with install advice."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        raise SparkUnavailable(
+            "Java 17 is needed to run the Glue job in Spark local mode and was not found. "
+            "Install it (Debian/Ubuntu: apt-get install -y openjdk-17-jre-headless) or set JAVA_HOME."
+        )
+    res = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SparkUnavailable(f"`{java} -version` failed: {res.stderr.strip()[:300]}")
+    return java
+
+
+def local_spark_session(app_name: str = "surgical-lake-rollup", cores: int = 2) -> Any:
+    """Small-footprint local session: UTC, no UI, few shuffle partitions (data is small)."""
+    check_java()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON") or shutil.which("python3") or "python3")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkUnavailable("pyspark is not installed: pip install 'pyspark>=3.5,<3.6'") from exc
+    session = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(cores * 2))
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.parquet.compression.codec", "zstd")
+        .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session

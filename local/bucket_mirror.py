@@ -7,6 +7,7 @@ Spark and DuckDB read with `file://` paths.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,6 +48,15 @@ def sync_to_dir(s3: Any, bucket: str, dest: Path, index: dict[str, str], prefix:
     for key in todo:
         index[key] = remote[key]
     return len(todo)
+
+
+def md5_of(path: Path) -> str:
+    """Hex MD5 of a file: the ETag S3 gives a single-part upload of it."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def local_files(root: Path) -> list[Path]:

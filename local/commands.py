@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 
 from local import ledger
 from local.console import Stages
 from local.engine import analytics_connection, database_url
+from local.errors import InputError
 from local.pipeline import RunOutcome, SparkStarter, run_pipeline
 from local.rollup import run_local_rollup
 from local.stack import LocalStack, running_stack_info
@@ -67,7 +69,10 @@ def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None) -> int:
 
 def cmd_query(workdir: Workdir, sql: str, fmt: str) -> int:
     with analytics_connection(workdir) as con:
-        cur = con.execute(sql)
+        try:
+            cur = con.execute(sql)
+        except duckdb.Error as exc:
+            raise InputError(f"query failed: {exc}") from exc
         columns = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall() if columns else []
     print(render(columns, rows, fmt))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from infra.config import load_config
@@ -42,8 +43,13 @@ def database_url(workdir: Workdir) -> Iterator[str]:
         yield db.url
 
 
-def lake_root(workdir: Workdir) -> Any:
-    return workdir.bucket_dir(LocalNames.from_config(load_config()).buckets["processed"])
+def _names() -> LocalNames:
+    return LocalNames.from_config(load_config())
+
+
+def lake_root(workdir: Workdir) -> Path:
+    """The processed bucket's mirror in the workdir: the local lake."""
+    return workdir.bucket_dir(_names().buckets["processed"])
 
 
 def open_engine(pg_url: str, workdir: Workdir) -> Any:
@@ -53,7 +59,7 @@ def open_engine(pg_url: str, workdir: Workdir) -> Any:
         if exc.name and ENGINE_MODULE.startswith(exc.name):
             raise MissingComponent("the analytics engine (local/analytics_engine.py) is not in this checkout") from exc
         raise
-    return module.open_engine(pg_url, lake_root(workdir))
+    return module.open_engine(pg_url, lake_root(workdir), glue_database=_names().glue_database)
 
 
 @contextmanager

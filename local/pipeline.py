@@ -5,7 +5,6 @@ Each step is a function so `lake demo`, `lake run` and `lake up` share them.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import psycopg
 
 from lake.contract import LOAD_ORDER
 from local import ledger, run_report
+from local.bucket_mirror import md5_of
 from local.console import Stages, progress
 from local.errors import InputError
 from local.ingest_handler import load_ingest_handler
@@ -50,14 +50,6 @@ def input_files(input_dir: Path) -> list[tuple[Path, str]]:
         return (LOAD_ORDER.index(entity) if entity in LOAD_ORDER else len(LOAD_ORDER), item[1])
 
     return sorted(found, key=order)
-
-
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def upload_inputs(stack: LocalStack, files: list[tuple[Path, str]]) -> list[run_report.UploadedObject]:

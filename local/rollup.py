@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from lake.contract import LAKE_TABLES
-from local.bucket_mirror import list_objects, local_files
+from local.bucket_mirror import list_objects, local_files, md5_of
 from local.errors import MissingComponent
 from local.resources import TELEMETRY_TABLE
 from local.stack import LocalStack
 
 JOB_MODULE = "glue_jobs.telemetry_rollup"
+STATE_PREFIX = "_rollup_state"  # the job's input fingerprints: kept in the bucket, as in AWS
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def load_rollup_job() -> Any:
 
 
 def is_data_file(path: Path) -> bool:
-    """Spark's bookkeeping files (_SUCCESS, .crc) stay local."""
+    """Spark's bookkeeping files (_SUCCESS, .crc) stay local; everything else is published."""
     return not (path.name.startswith(("_", ".")) or path.name.endswith(".crc"))
 
 
@@ -55,16 +56,20 @@ def publish_table(stack: LocalStack, root: Path, table: str) -> tuple[int, int]:
         p.relative_to(root).as_posix(): p for p in local_files(root / table) if is_data_file(p)
     }
     remote = list_objects(s3, bucket, f"{table}/")
+    uploaded = 0
     stale = [k for k in remote if k not in local]
     for start in range(0, len(stale), 1000):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]]})
     for key in stale:
         index.pop(key, None)
     for key, path in local.items():
+        if key in remote and remote[key].strip('"') == md5_of(path):
+            continue
+        uploaded += 1
         with path.open("rb") as fh:
             index[key] = s3.put_object(Bucket=bucket, Key=key, Body=fh)["ETag"]
     stack.save_index()
-    return len(local), len(stale)
+    return uploaded, len(stale)
 
 
 def run_local_rollup(stack: LocalStack, spark: Any) -> RollupResult:
@@ -74,7 +79,7 @@ def run_local_rollup(stack: LocalStack, spark: Any) -> RollupResult:
     (root / TELEMETRY_TABLE).mkdir(parents=True, exist_ok=True)
     job.run_rollup(spark, root.as_uri())
     uploaded = deleted = 0
-    for table in LAKE_TABLES:
+    for table in (*LAKE_TABLES, STATE_PREFIX):
         up, gone = publish_table(stack, root, table)
         uploaded += up
         deleted += gone

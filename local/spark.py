@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from local.errors import SparkUnavailable
+
+_LOG4J = Path(__file__).with_name("log4j2.properties")
 
 
 def check_java() -> str:
@@ -43,6 +46,8 @@ def local_spark_session(app_name: str = "surgical-lake-rollup", cores: int = 2) 
         .config("spark.driver.memory", "2g")
         .config("spark.sql.parquet.compression.codec", "zstd")
         .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_LOG4J}")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

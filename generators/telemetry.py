@@ -1,0 +1,215 @@
+"""Vectorized telemetry: NumPy columns -> Arrow strings -> polars frames, one chunk at a time.
+
+Each procedure with a window (completed or converted) gets `samples_per_procedure` samples
+inside [actual_start, actual_end), cycling over the 4 arms. Before a robot's unscheduled or
+emergency maintenance its samples drift: motor temperature and latency rise and controller
+errors grow more frequent over the `DRIFT_DAYS` before the failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from generators.catalog import BACKGROUND_ERRORS, DRIFT_ERRORS, FACILITIES
+from generators.timefmt import style_suffix
+from generators.transactional import TelemetryPlan
+from lake.contract import ENTITIES
+
+DRIFT_DAYS = 7
+DAY_MS = 86_400_000
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_ROBOT_SHIFT = 42  # robot index above the epoch-ms bits in a combined search key
+COLUMNS = list(ENTITIES["procedure_telemetry"].column_names)
+_ERROR_CODES = pl.Series([None, *BACKGROUND_ERRORS, *DRIFT_ERRORS], dtype=pl.String)  # index 0: no error
+
+
+def _fixed_width_strings(chars: np.ndarray) -> pa.Array:
+    """An Arrow string array over an (n, width) uint8 ASCII matrix, without Python objects."""
+    n, width = chars.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)))
+
+
+def _ragged_strings(chars: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    """An Arrow string array from the first `lengths[i]` bytes of each row of a uint8 matrix."""
+    n, width = chars.shape
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    keep = np.arange(width)[None, :] < lengths[:, None]
+    data = chars[keep]
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _table(width: int) -> np.ndarray:
+    """(10**width, width) ASCII digits of 0 .. 10**width - 1, zero padded."""
+    values = np.arange(10**width)
+    return np.stack([(values // 10**k) % 10 + ord("0") for k in range(width - 1, -1, -1)], axis=1).astype(
+        np.uint8
+    )
+
+
+_TWO, _THREE = _table(2), _table(3)
+_HEX2 = np.array([[ord(c) for c in f"{b:02x}"] for b in range(256)], dtype=np.uint8)
+
+
+def _prefixed_ids(prefix: bytes, numbers: np.ndarray, width: int) -> np.ndarray:
+    """(n, len(prefix) + width) ASCII of e.g. PROC-000123 for small n (per procedure or robot)."""
+    digits = np.array([[ord(c) for c in f"{int(v):0{width}d}"] for v in numbers], dtype=np.uint8)
+    head = np.broadcast_to(np.frombuffer(prefix, dtype=np.uint8), (len(numbers), len(prefix)))
+    return np.hstack([head, digits.reshape(len(numbers), width)])
+
+
+def uuid4_strings(rng: np.random.Generator, n: int) -> pa.Array:
+    """n random version-4 UUIDs as canonical lowercase text."""
+    raw = np.frombuffer(rng.bytes(n * 16), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    hexed = _HEX2[raw].reshape(n, 32)
+    out = np.empty((n, 36), dtype=np.uint8)
+    out[:, [8, 13, 18, 23]] = ord("-")
+    out[:, 0:8], out[:, 9:13], out[:, 14:18] = hexed[:, 0:8], hexed[:, 8:12], hexed[:, 12:16]
+    out[:, 19:23], out[:, 24:36] = hexed[:, 16:20], hexed[:, 20:32]
+    return _fixed_width_strings(out)
+
+
+def iso_strings(local_ms: np.ndarray, suffix: np.ndarray, suffix_len: np.ndarray) -> pa.Array:
+    """`YYYY-MM-DDTHH:MM:SS.mmm` + a per-row suffix (`Z`, `+02:00` or nothing), vectorized.
+
+    `suffix` is an (n, 6) uint8 matrix, `suffix_len` the used bytes of each row.
+    """
+    days, ms = np.divmod(local_ms, DAY_MS)
+    z = days + 719_468  # civil-from-days (H. Hinnant), valid for the proleptic Gregorian calendar
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    secs, milli = np.divmod(ms, 1000)
+    out = np.empty((len(local_ms), 29), dtype=np.uint8)
+    out[:, 0:2], out[:, 2:4] = _TWO[year // 100], _TWO[year % 100]
+    out[:, 5:7], out[:, 8:10] = _TWO[month], _TWO[day]
+    out[:, 11:13], out[:, 14:16], out[:, 17:19] = _TWO[secs // 3600], _TWO[secs // 60 % 60], _TWO[secs % 60]
+    out[:, 20:23] = _THREE[milli]
+    out[:, [4, 7]], out[:, 10], out[:, [13, 16]], out[:, 19] = ord("-"), ord("T"), ord(":"), ord(".")
+    out[:, 23:29] = suffix
+    return _ragged_strings(out, 23 + suffix_len)
+
+
+def _drift_ramp(plan: TelemetryPlan, robot: np.ndarray, t_ms: np.ndarray) -> np.ndarray:
+    """0 far from a failure, rising to 1 at the failure of the same robot (within DRIFT_DAYS)."""
+    ramp = np.zeros(len(t_ms))
+    if len(plan.failure_ms) == 0:
+        return ramp
+    fkeys = np.sort((plan.failure_robot << _ROBOT_SHIFT) + plan.failure_ms)
+    skeys = (robot << _ROBOT_SHIFT) + t_ms
+    idx = np.searchsorted(fkeys, skeys, side="right")
+    valid = idx < len(fkeys)
+    nxt = fkeys[np.minimum(idx, len(fkeys) - 1)]
+    valid &= (nxt >> _ROBOT_SHIFT) == robot
+    gap = (nxt & ((1 << _ROBOT_SHIFT) - 1)) - t_ms
+    window = DRIFT_DAYS * DAY_MS
+    ramp[valid] = np.clip(1.0 - gap[valid] / window, 0.0, 1.0)
+    return ramp
+
+
+def _suffix_matrix() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per facility: (ms to add to UTC before printing, suffix bytes (k, 6), suffix lengths)."""
+    shifts = np.array([style_suffix(f)[0] * 1000 for f in FACILITIES], dtype=np.int64)
+    texts = [style_suffix(f)[1].encode() for f in FACILITIES]
+    matrix = np.zeros((len(texts), 6), dtype=np.uint8)
+    for i, text in enumerate(texts):
+        matrix[i, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    return shifts, matrix, np.array([len(t) for t in texts], dtype=np.int64)
+
+
+def chunk_frame(plan: TelemetryPlan, procs: np.ndarray, spp: int, rng: np.random.Generator) -> pl.DataFrame:
+    """Telemetry for the procedures at positions `procs` of the plan, sorted by time.
+
+    Carries a helper column `_t` (epoch ms, UTC) for splitting into day files.
+    """
+    p = len(procs)
+    n = p * spp
+    which = np.repeat(np.arange(p), spp)
+    j = np.tile(np.arange(spp), p)
+    frac = (j + rng.random(n)) / spp
+    start, end = plan.start_ms[procs][which], plan.end_ms[procs][which]
+    t_ms = start + np.floor(frac * (end - start)).astype(np.int64)
+    order = np.argsort(t_ms, kind="stable")  # sort once, then compute every column in time order
+    which, j, frac, t_ms = which[order], j[order], frac[order], t_ms[order]
+    proc_num = plan.procedure_num[procs]
+    robot = plan.robot_idx[procs][which]
+    arm = (j % 4 + 1).astype(np.int32)
+    ramp = _drift_ramp(plan, robot, t_ms)
+
+    temp = plan.robot_temp_base[robot] + (arm - 2.5) * 0.8 + 7.0 * frac + rng.normal(0, 1.0, n)
+    temp += 22.0 * ramp**2
+    latency = plan.robot_latency_base[robot] * rng.lognormal(0, 0.25, n) * (1.0 + 2.0 * ramp**2)
+    force = rng.gamma(2.0, 3.5, n) + arm * 0.5
+    torque = rng.normal(0, 6.0, n) + 0.25 * force
+    phase = (proc_num[which] % 360) * (np.pi / 180)
+    angle = 75.0 * np.sin(2 * np.pi * frac * 3 + phase + arm) + rng.normal(0, 4.0, n)
+
+    error_p = 0.002 + 0.10 * ramp**2
+    has_error = rng.random(n) < error_p
+    drift_error = rng.random(n) < ramp
+    background = 1 + rng.integers(0, len(BACKGROUND_ERRORS), n)
+    drifted = 1 + len(BACKGROUND_ERRORS) + rng.integers(0, len(DRIFT_ERRORS), n)
+    code_idx = np.where(has_error, np.where(drift_error, drifted, background), 0)
+
+    fac = plan.robot_facility[robot]
+    shifts, suffixes, suffix_len = _suffix_matrix()
+    robot_ids = _prefixed_ids(b"ROBOT-", np.arange(1, len(plan.robot_temp_base) + 1), 4)
+    return pl.DataFrame(
+        {
+            "telemetry_id": pl.from_arrow(uuid4_strings(rng, n)),
+            "procedure_id": pl.from_arrow(_fixed_width_strings(_prefixed_ids(b"PROC-", proc_num, 6)[which])),
+            "robot_id": pl.from_arrow(_fixed_width_strings(robot_ids[robot])),
+            "timestamp": pl.from_arrow(iso_strings(t_ms + shifts[fac], suffixes[fac], suffix_len[fac])),
+            "arm_id": arm,
+            "joint_angle_deg": np.clip(angle, -179.99, 179.99).round(2),
+            "force_newtons": np.clip(force, 0.0, 499.0).round(2),
+            "torque_nm": np.clip(torque, -199.0, 199.0).round(3),
+            "motor_temp_c": np.clip(temp, -20.0, 149.0).round(2),
+            "latency_ms": np.clip(latency, 0.0, 9_999.0).round(3),
+            "error_code": _ERROR_CODES.gather(code_idx),
+            "_t": t_ms,
+        }
+    )
+
+
+def day_frames(
+    plan: TelemetryPlan, spp: int, seed: int, chunk_rows: int = 1_000_000
+) -> Iterator[tuple[int, pl.DataFrame]]:
+    """(UTC day number since the epoch, that day's samples in time order), day by day.
+
+    Procedures are taken in start order in chunks of about `chunk_rows` samples; samples of a
+    procedure that runs past midnight are carried into the next chunk's first day.
+    """
+    if spp == 0 or len(plan.start_ms) == 0:
+        return
+    by_start = np.argsort(plan.start_ms, kind="stable")
+    per_chunk = max(1, chunk_rows // spp)
+    carry: pl.DataFrame | None = None
+    for chunk_no, first in enumerate(range(0, len(by_start), per_chunk)):
+        rng = np.random.default_rng([seed, 5, chunk_no])
+        frame = chunk_frame(plan, by_start[first : first + per_chunk], spp, rng)
+        if carry is not None:
+            frame = pl.concat([carry, frame]).sort("_t", maintain_order=True)
+        last_chunk = first + per_chunk >= len(by_start)
+        days = frame["_t"].to_numpy() // DAY_MS
+        # Days before the next chunk's first start are complete.
+        complete_before = days.max() + 1 if last_chunk else plan.start_ms[by_start[first + per_chunk]] // DAY_MS
+        bounds = np.searchsorted(days, np.arange(days.min(), complete_before + 1), side="left")
+        for k, day in enumerate(range(int(days.min()), int(complete_before))):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            if hi > lo:
+                yield day, frame.slice(lo, hi - lo)
+        cut = int(bounds[-1])
+        carry = frame.slice(cut) if cut < frame.height else None

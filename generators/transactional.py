@@ -1,0 +1,414 @@
+"""The small, realistic tables: robots, maintenance logs, procedures (with PHI) and outcomes.
+
+Rows are dicts keyed by contract column names holding the values a facility would send
+(timestamps already as ISO 8601 text in the facility's style). The same pass keeps what the
+telemetry generator needs (procedure windows, robot baselines, failure times) as NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from faker import Faker
+
+from generators.catalog import (
+    COMPLEXITIES,
+    FACILITIES,
+    FAILURE_MODES,
+    ORTHOPEDIC,
+    PROCEDURE_TYPES,
+    ROBOT_MODELS,
+    SCHEDULED_PARTS,
+)
+from generators.options import Options
+from generators.timefmt import epoch_seconds, format_instant
+
+Row = dict[str, object]
+
+SURGEONS_PER_FACILITY = 6
+TECHNICIANS = 40
+EMERGENCY_SHARE = 0.07
+CANCEL_SHARE = 0.08
+DAY = 86_400
+HOUR = 3_600
+
+
+@dataclass
+class Table:
+    """Rows of one entity plus the file stem each row is written to."""
+
+    entity: str
+    rows: list[Row] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TelemetryPlan:
+    """What telemetry needs from the transactional world (one entry per procedure with telemetry)."""
+
+    procedure_num: np.ndarray  # int64, the number in PROC-000123
+    robot_idx: np.ndarray  # int64, 0-based robot index
+    start_ms: np.ndarray  # int64 epoch ms (actual_start)
+    end_ms: np.ndarray  # int64 epoch ms (actual_end)
+    robot_temp_base: np.ndarray  # per robot, deg C
+    robot_latency_base: np.ndarray  # per robot, ms
+    robot_facility: np.ndarray  # per robot, index into FACILITIES
+    failure_robot: np.ndarray  # per unscheduled/emergency maintenance: robot index
+    failure_ms: np.ndarray  # and its start (epoch ms)
+
+
+@dataclass
+class World:
+    robots: Table
+    procedures: Table
+    outcomes: Table
+    maintenance: Table
+    telemetry: TelemetryPlan
+
+
+def robot_id(idx: int) -> str:
+    return f"ROBOT-{idx + 1:04d}"
+
+
+def procedure_id(num: int) -> str:
+    return f"PROC-{num:06d}"
+
+
+def _rng(opts: Options, stream: int) -> np.random.Generator:
+    """An independent random stream per table, so one table's size never shifts another's."""
+    return np.random.default_rng([opts.seed, stream])
+
+
+def build_world(opts: Options) -> World:
+    """All transactional tables and the telemetry plan for these options."""
+    faker = Faker("en_US")
+    faker.seed_instance(opts.seed)
+    robots, robot_info = _robots(opts)
+    maintenance, failures, robot_status = _maintenance(opts, robot_info)
+    for row, status in zip(robots.rows, robot_status, strict=True):
+        row["status"] = status
+    procedures, outcomes, windows = _procedures(opts, robot_info, faker)
+    telemetry = TelemetryPlan(
+        procedure_num=windows[0],
+        robot_idx=windows[1],
+        start_ms=windows[2],
+        end_ms=windows[3],
+        robot_temp_base=robot_info["temp_base"],
+        robot_latency_base=robot_info["latency_base"],
+        robot_facility=robot_info["facility"],
+        failure_robot=failures[0],
+        failure_ms=failures[1],
+    )
+    return World(robots, procedures, outcomes, maintenance, telemetry)
+
+
+def _robots(opts: Options) -> tuple[Table, dict[str, np.ndarray]]:
+    rng = _rng(opts, 1)
+    n = opts.robots
+    weights = np.array([m.weight for m in ROBOT_MODELS])
+    models = rng.choice(len(ROBOT_MODELS), size=n, p=weights / weights.sum())
+    models[: min(n, len(ROBOT_MODELS))] = np.arange(min(n, len(ROBOT_MODELS)))  # every model present
+    facility = np.arange(n) % len(FACILITIES)
+    first_install = dt.date(2016, 1, 1).toordinal()
+    last_install = opts.start_date.toordinal() - 60
+    table = Table("surgical_robots")
+    serials: set[str] = set()
+    for i in range(n):
+        model = ROBOT_MODELS[models[i]]
+        fac = FACILITIES[facility[i]]
+        serial = f"{model.serial_prefix}-{rng.integers(100_000, 999_999)}"
+        while serial in serials:
+            serial = f"{model.serial_prefix}-{rng.integers(100_000, 999_999)}"
+        serials.add(serial)
+        install = dt.date.fromordinal(int(rng.integers(first_install, last_install)))
+        firmware = f"{model.firmware_major}.{rng.integers(0, 8)}.{rng.integers(0, 20)}"
+        table.rows.append(
+            {
+                "robot_id": robot_id(i),
+                "serial_number": serial,
+                "model": model.model,
+                "manufacturer": model.manufacturer,
+                "facility_id": fac.facility_id,
+                "facility_name": fac.name,
+                "install_date": install.isoformat(),
+                "firmware_version": firmware,
+                "status": "active",
+            }
+        )
+        table.files.append("robots")
+    info = {
+        "model": models,
+        "facility": facility,
+        "orthopedic": np.array([ROBOT_MODELS[m].orthopedic for m in models]),
+        "temp_base": rng.normal(40.0, 1.5, n).round(2),
+        "latency_base": rng.uniform(3.0, 6.0, n).round(3),
+        "busy": rng.gamma(4.0, 1.0, n),
+    }
+    return table, info
+
+
+def _maintenance(
+    opts: Options, robot_info: dict[str, np.ndarray]
+) -> tuple[Table, tuple[np.ndarray, np.ndarray], list[str]]:
+    """Service events; unscheduled and emergency ones follow a failure (their start time)."""
+    rng = _rng(opts, 2)
+    n, robots = opts.maintenance_logs, opts.robots
+    range_start = epoch_seconds(opts.start_date)
+    range_end = epoch_seconds(opts.end_date) + DAY
+    kinds = rng.choice(
+        ["scheduled", "calibration", "unscheduled", "emergency"], size=n, p=[0.42, 0.2, 0.27, 0.11]
+    )
+    frailty = rng.gamma(1.5, 1.0, robots)  # some robots fail more often than others
+    events: list[tuple[int, int, str]] = []  # (start_s, robot, kind)
+    for kind in kinds:
+        if kind in ("unscheduled", "emergency"):
+            robot = int(rng.choice(robots, p=frailty / frailty.sum()))
+            earliest = range_start + min(8 * DAY, (range_end - range_start) // 3)
+            start = int(rng.integers(earliest, range_end - HOUR))
+        else:
+            robot = int(rng.integers(0, robots))
+            day = int(rng.integers(0, opts.days))
+            fac = FACILITIES[robot_info["facility"][robot]]
+            local_hour = 6 if kind == "calibration" else 19  # before the list, or after it
+            start = range_start + day * DAY + (local_hour - fac.utc_offset_hours) * HOUR
+            start += int(rng.integers(0, 3_600))
+        events.append((start, robot, str(kind)))
+    events.sort()
+    status = ["active"] * robots
+    table = Table("robot_maintenance_logs")
+    fail_robot: list[int] = []
+    fail_ms: list[int] = []
+    for num, (start, robot, kind) in enumerate(events, start=1):
+        fac = FACILITIES[robot_info["facility"][robot]]
+        hours = {
+            "scheduled": rng.uniform(3, 8),
+            "calibration": rng.uniform(0.5, 2.5),
+            "unscheduled": rng.uniform(4, 48),
+            "emergency": rng.uniform(12, 120),
+        }[kind]
+        end = start + int(hours * HOUR)
+        failure_mode: str | None = None
+        parts: str | None = SCHEDULED_PARTS[int(rng.integers(0, len(SCHEDULED_PARTS)))]
+        if kind == "calibration":
+            parts = None
+        cost = {
+            "scheduled": rng.uniform(1_500, 6_000),
+            "calibration": rng.uniform(400, 1_500),
+            "unscheduled": rng.uniform(4_000, 40_000),
+            "emergency": rng.uniform(12_000, 150_000),
+        }[kind]
+        if kind in ("unscheduled", "emergency"):
+            failure_mode, parts = FAILURE_MODES[int(rng.integers(0, len(FAILURE_MODES)))]
+            fail_robot.append(robot)
+            fail_ms.append(start * 1000)
+        completed: str | None = format_instant(end, fac)
+        downtime = hours + (rng.uniform(2, 24) if kind in ("unscheduled", "emergency") else 0.0)
+        if end > range_end:  # still in the workshop when the export was taken
+            completed = None
+            downtime = (range_end - start) / HOUR
+            status[robot] = "maintenance"
+        table.rows.append(
+            {
+                "maintenance_id": f"MAINT-{num:06d}",
+                "robot_id": robot_id(robot),
+                "maintenance_type": kind,
+                "started_at": format_instant(start, fac),
+                "completed_at": completed,
+                "technician_id": f"TECH-{int(rng.integers(1, TECHNICIANS + 1)):04d}",
+                "downtime_hours": round(float(downtime), 2),
+                "parts_replaced": parts,
+                "cost_usd": round(float(cost), 2),
+                "failure_mode": failure_mode,
+            }
+        )
+        quarter = (dt.datetime.fromtimestamp(start, tz=dt.UTC).month - 1) // 3 + 1
+        year = dt.datetime.fromtimestamp(start, tz=dt.UTC).year
+        table.files.append(f"maintenance_{year}-Q{quarter}")
+    if robots >= 20:  # one robot of the fleet has been retired at the export
+        status[int(rng.integers(0, robots))] = "retired"
+    return table, (np.array(fail_robot, dtype=np.int64), np.array(fail_ms, dtype=np.int64)), status
+
+
+@dataclass
+class _Case:
+    """One procedure while it is being scheduled (internal)."""
+
+    robot: int
+    ptype: int
+    complexity: int
+    emergency: bool
+    surgeon: int
+    day: int
+    order_key: float
+    status: str = "completed"
+    scheduled: int = 0
+    start: int | None = None
+    end: int | None = None
+    learning: float = 1.0
+
+
+def _procedures(
+    opts: Options, robot_info: dict[str, np.ndarray], faker: Faker
+) -> tuple[Table, Table, tuple[np.ndarray, ...]]:
+    rng = _rng(opts, 3)
+    n = opts.procedures
+    range_start = epoch_seconds(opts.start_date)
+    busy = robot_info["busy"] / robot_info["busy"].sum()
+    ortho_types = [i for i, t in enumerate(PROCEDURE_TYPES) if t.category == ORTHOPEDIC]
+    soft_types = [i for i, t in enumerate(PROCEDURE_TYPES) if t.category != ORTHOPEDIC]
+    weekdays = [d for d in range(opts.days) if (opts.start_date + dt.timedelta(days=d)).weekday() < 5]
+    cases: list[_Case] = []
+    for _ in range(n):
+        robot = int(rng.choice(opts.robots, p=busy))
+        types = ortho_types if robot_info["orthopedic"][robot] else soft_types
+        ptype = types[int(rng.integers(0, len(types)))]
+        emergency = bool(rng.random() < EMERGENCY_SHARE)
+        weights = np.array(PROCEDURE_TYPES[ptype].complexity_weights)
+        if emergency:
+            weights = weights * np.array([0.5, 1.0, 2.0])
+        complexity = int(rng.choice(3, p=weights / weights.sum()))
+        fac = int(robot_info["facility"][robot])
+        surgeon = fac * SURGEONS_PER_FACILITY + int(rng.integers(0, SURGEONS_PER_FACILITY))
+        day = int(rng.integers(0, opts.days)) if emergency else weekdays[int(rng.integers(0, len(weekdays)))]
+        cases.append(_Case(robot, ptype, complexity, emergency, surgeon, day, float(rng.random())))
+    # Surgeons learn: their k-th case (in time order) is faster and safer than their first.
+    seen: dict[int, int] = {}
+    for case in sorted(cases, key=lambda c: (c.day, c.order_key)):
+        k = seen.get(case.surgeon, 0)
+        seen[case.surgeon] = k + 1
+        case.learning = 1.0 + 0.35 * math.exp(-k / 25)
+    _schedule(cases, rng, robot_info, range_start)
+    cases.sort(key=lambda c: (c.scheduled, c.robot))
+    patients = _patients(opts, faker, rng, n)
+    procedures, outcomes = Table("surgical_procedures"), Table("procedure_outcomes")
+    windows: list[tuple[int, int, int, int]] = []
+    for num, case in enumerate(cases, start=1):
+        fac = FACILITIES[int(robot_info["facility"][case.robot])]
+        ptype = PROCEDURE_TYPES[case.ptype]
+        patient = patients[int(rng.integers(0, len(patients)))] if rng.random() < 0.15 else patients[num % len(patients)]
+        procedures.rows.append(
+            {
+                "procedure_id": procedure_id(num),
+                "robot_id": robot_id(case.robot),
+                "facility_id": fac.facility_id,
+                "surgeon_id": f"SURG-{case.surgeon + 1:04d}",
+                "patient_id": patient[0],
+                "patient_name": patient[1],
+                "patient_birth_date": patient[2],
+                "patient_zip": patient[3],
+                "procedure_type": ptype.name,
+                "procedure_category": ptype.category,
+                "complexity": COMPLEXITIES[case.complexity],
+                "is_emergency": case.emergency,
+                "scheduled_start": format_instant(case.scheduled, fac),
+                "actual_start": None if case.start is None else format_instant(case.start, fac),
+                "actual_end": None if case.end is None else format_instant(case.end, fac),
+                "status": case.status,
+            }
+        )
+        procedures.files.append(f"procedures_{_month(case.scheduled)}")
+        outcome, recorded = _outcome(case, rng, num)
+        outcome["recorded_at"] = format_instant(recorded, fac)
+        outcomes.rows.append(outcome)
+        outcomes.files.append(f"outcomes_{_month(recorded)}")
+        if case.start is not None and case.end is not None:
+            windows.append((num, case.robot, case.start * 1000, case.end * 1000))
+    arr = np.array(windows, dtype=np.int64).reshape(-1, 4)
+    return procedures, outcomes, (arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+
+def _schedule(cases: list[_Case], rng: np.random.Generator, robot_info: dict[str, np.ndarray], t0: int) -> None:
+    """Electives chain through a robot's day from 07:30 local; emergencies come at any hour."""
+    cx_minutes = (0.75, 1.0, 1.35)
+    by_slot: dict[tuple[int, int], list[_Case]] = {}
+    for case in cases:
+        by_slot.setdefault((case.robot, case.day), []).append(case)
+    for (robot, day), slot_cases in sorted(by_slot.items()):
+        offset = int(FACILITIES[int(robot_info["facility"][robot])].utc_offset_hours) * HOUR
+        day_start = t0 + day * DAY - offset  # local midnight in UTC
+        cursor = day_start + int(7.5 * HOUR + rng.integers(0, 1_800))
+        last_end = 0
+        slot_cases.sort(key=lambda c: (c.emergency, c.order_key))
+        for case in slot_cases:
+            ptype = PROCEDURE_TYPES[case.ptype]
+            planned = ptype.minutes * cx_minutes[case.complexity] * float(rng.lognormal(0, 0.15)) * 60
+            actual = planned * case.learning * float(rng.lognormal(0, 0.12))
+            converted_p = (0.01, 0.03, 0.07)[case.complexity] * (1.6 if case.emergency else 1.0)
+            if case.emergency:
+                hour = float(rng.uniform(0, 24))
+                case.scheduled = day_start + int(hour * HOUR)
+                start = case.scheduled + int(rng.uniform(15, 60) * 60)
+                start = max(start, last_end + 20 * 60)
+            else:
+                case.scheduled = cursor
+                cursor += int(planned) + 45 * 60
+                start = max(case.scheduled + int(rng.lognormal(2.0, 0.6) * 60), last_end + 25 * 60)
+                if rng.random() < CANCEL_SHARE:
+                    case.status = "cancelled"
+                    continue
+            if rng.random() < converted_p:
+                case.status = "converted"
+                actual *= 1.4
+            case.start = start
+            case.end = start + max(int(actual), 15 * 60)
+            last_end = case.end
+
+
+def _month(epoch_s: int) -> str:
+    return dt.datetime.fromtimestamp(epoch_s, tz=dt.UTC).strftime("%Y-%m")
+
+
+def _patients(opts: Options, faker: Faker, rng: np.random.Generator, n: int) -> list[tuple]:
+    """(MRN, name, birth date, ZIP); fewer patients than cases, so some return for more surgery."""
+    count = max(1, int(n * 0.8))
+    mrns = rng.choice(90_000_000, size=count, replace=False) + 10_000_000
+    out = []
+    for i in range(count):
+        age = float(np.clip(rng.normal(58, 15), 18, 89.9))
+        if rng.random() < 0.015:
+            age = float(rng.uniform(90, 101))  # Safe Harbor groups these as 90+
+        birth = opts.start_date - dt.timedelta(days=int(age * 365.25))
+        name = None if rng.random() < 0.01 else faker.name()
+        zip_code = None if rng.random() < 0.02 else faker.zipcode()
+        out.append((f"MRN{int(mrns[i]):08d}", name, birth.isoformat(), zip_code))
+    return out
+
+
+def _outcome(case: _Case, rng: np.random.Generator, num: int) -> tuple[Row, int]:
+    """Outcome correlated with complexity, emergencies, conversion and the surgeon's experience."""
+    ptype = PROCEDURE_TYPES[case.ptype]
+    cancelled = case.status == "cancelled"
+    converted = case.status == "converted"
+    p_comp = (0.04, 0.09, 0.19)[case.complexity] * (1.5 if case.emergency else 1.0)
+    p_comp *= (1.6 if converted else 1.0) * (1.0 + 1.5 * (case.learning - 1.0))
+    severity = "none"
+    if not cancelled and rng.random() < p_comp:
+        severity = str(rng.choice(["minor", "major", "critical"], p=[0.62, 0.3, 0.08]))
+    cx = case.complexity
+    blood = ptype.blood_loss_ml * (0.6, 1.0, 1.6)[cx] * float(rng.lognormal(0, 0.4))
+    blood *= (2.5 if converted else 1.0) * (1.8 if severity in ("major", "critical") else 1.0)
+    stay = ptype.stay_days * (0.8, 1.0, 1.3)[cx] * float(rng.lognormal(0, 0.3))
+    stay += {"none": 0.0, "minor": 1.0, "major": 4.0, "critical": 10.0}[severity] + (3.0 if converted else 0.0)
+    p_readmit = 0.03 + {"none": 0.0, "minor": 0.05, "major": 0.15, "critical": 0.3}[severity]
+    success = not cancelled and severity != "critical" and not (severity == "major" and rng.random() < 0.3)
+    if cancelled:
+        blood, stay = 0.0, 0.0
+        recorded = case.scheduled + HOUR
+    else:
+        recorded = int(case.end or case.scheduled) + int(stay * DAY) + 2 * HOUR
+    row: Row = {
+        "outcome_id": f"OUT-{num:06d}",
+        "procedure_id": procedure_id(num),
+        "success": success,
+        "complication_occurred": severity != "none",
+        "complication_severity": severity,
+        "blood_loss_ml": float(round(min(blood, 9_999.0))),
+        "length_of_stay_days": round(min(stay, 365.0), 1),
+        "readmitted_30d": bool(not cancelled and rng.random() < p_readmit),
+        "conversion_to_open": converted,
+        "recorded_at": None,
+    }
+    return row, recorded

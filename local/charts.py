@@ -67,7 +67,7 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
 
 
 def line_chart(title: str, x_labels: Sequence[str], series: dict[str, Sequence[float | None]]) -> str:
-    """One polyline per series over shared x labels; gaps (None) break the line."""
+    """One polyline per series over shared x labels; missing values (None) are bridged."""
     values = [v for vals in series.values() for v in vals if v is not None]
     lo = min(0.0, min(values, default=0.0))
     hi = _nice_max(max(values, default=1.0))
@@ -77,16 +77,13 @@ def line_chart(title: str, x_labels: Sequence[str], series: dict[str, Sequence[f
     parts = _frame(title, lo, hi)
     for idx, (name, vals) in enumerate(series.items()):
         color = PALETTE[idx % len(PALETTE)]
-        cmds, pen_up = [], True
-        for x, v in zip(xs, vals, strict=False):
-            if v is None:
-                pen_up = True
-                continue
-            y = _T + plot_h - (v - lo) / (hi - lo) * plot_h
-            cmds.append(f"{'M' if pen_up else 'L'}{x:.1f},{y:.1f}")
-            pen_up = False
-        if len(cmds) == 1:  # a single point: draw a dot-sized segment so it shows
-            cmds.append("l0.1,0")
+        points = [
+            (x, _T + plot_h - (v - lo) / (hi - lo) * plot_h) for x, v in zip(xs, vals, strict=False) if v is not None
+        ]
+        if len(points) == 1:  # a lone point: a short tick so it stays visible
+            (x, y), = points
+            points = [(x - 3, y), (x + 3, y)]
+        cmds = [f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points)]
         if cmds:
             parts.append(
                 f'<path class="series" data-series="{escape(name)}" d="{" ".join(cmds)}" fill="none" '

@@ -35,7 +35,8 @@ def _fmt(value: float) -> str:
 
 def _frame(title: str, y_min: float, y_max: float) -> list[str]:
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" role="img">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {_H}" '
+        f'width="{_W}" height="{_H}" role="img">',
         f"<title>{escape(title)}</title>",
         f'<text x="{_L}" y="18" font-size="14" font-weight="600">{escape(title)}</text>',
     ]
@@ -44,7 +45,9 @@ def _frame(title: str, y_min: float, y_max: float) -> list[str]:
         value = y_min + (y_max - y_min) * i / 4
         y = _T + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{_L}" x2="{_W - _R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{_L - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{_fmt(value)}</text>')
+        parts.append(
+            f'<text x="{_L - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{_fmt(value)}</text>'
+        )
     return parts
 
 
@@ -61,8 +64,10 @@ def _legend(names: Sequence[str]) -> list[str]:
 def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
     step = max(1, math.ceil(len(labels) / 8))
     return [
-        f'<text x="{x:.1f}" y="{_H - _B + 16}" font-size="10" text-anchor="middle">{escape(str(lab))[:12]}</text>'
-        for i, (lab, x) in enumerate(zip(labels, xs, strict=True)) if i % step == 0
+        f'<text x="{x:.1f}" y="{_H - _B + 16}" font-size="10" text-anchor="middle">'
+        f"{escape(str(lab))[:12]}</text>"
+        for i, (lab, x) in enumerate(zip(labels, xs, strict=True))
+        if i % step == 0
     ]
 
 
@@ -78,10 +83,12 @@ def line_chart(title: str, x_labels: Sequence[str], series: dict[str, Sequence[f
     for idx, (name, vals) in enumerate(series.items()):
         color = PALETTE[idx % len(PALETTE)]
         points = [
-            (x, _T + plot_h - (v - lo) / (hi - lo) * plot_h) for x, v in zip(xs, vals, strict=False) if v is not None
+            (x, _T + plot_h - (v - lo) / (hi - lo) * plot_h)
+            for x, v in zip(xs, vals, strict=False)
+            if v is not None
         ]
         if len(points) == 1:  # a lone point: a short tick so it stays visible
-            (x, y), = points
+            ((x, y),) = points
             points = [(x - 3, y), (x + 3, y)]
         cmds = [f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points)]
         if cmds:
@@ -115,8 +122,10 @@ def bar_chart(title: str, categories: Sequence[str], stacks: dict[str, Sequence[
                 f'fill="{PALETTE[idx % len(PALETTE)]}"><title>{escape(str(cat))} {escape(name)}: '
                 f"{_fmt(vals[i])}</title></rect>"
             )
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{base - 4:.1f}" font-size="10" '
-                     f'text-anchor="middle">{_fmt(totals[i])}</text>')
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{base - 4:.1f}" font-size="10" '
+            f'text-anchor="middle">{_fmt(totals[i])}</text>'
+        )
     xs = [_L + slot * i + slot / 2 for i in range(len(categories))]
     parts += _x_labels([str(c) for c in categories], xs)
     if len(stacks) > 1:

@@ -38,7 +38,9 @@ def _friendly(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 def _run(args: argparse.Namespace) -> int:
     from local.commands import cmd_run
 
-    return cmd_run(Workdir.at(args.workdir), Path(args.input), Path(args.report_json) if args.report_json else None)
+    return cmd_run(
+        Workdir.at(args.workdir), Path(args.input), Path(args.report_json) if args.report_json else None
+    )
 
 
 @_friendly
@@ -74,24 +76,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
 
     demo = subparsers.add_parser(
-        "demo", help="generate data and run the whole pipeline locally, with a report", formatter_class=fmt,
+        "demo",
+        help="generate data and run the whole pipeline locally, with a report",
+        formatter_class=fmt,
         description=(
             "generate -> start the local stack -> upload to the raw bucket -> ETL (the real ingest\n"
             "Lambda) -> Glue rollups (Spark local mode) -> analytics views -> terminal summary and\n"
             "DIR/report.html (self-contained, opens offline). Prints the time of each stage."
         ),
     )
-    demo.add_argument("--workdir", default="data/demo", help="folder for input, state and report.html (default data/demo)")
-    demo.add_argument("--scale", choices=("tiny", "default", "large"), default="default",
-                      help="data volume: tiny (seconds), default (~460k telemetry rows), large")
+    demo.add_argument(
+        "--workdir", default="data/demo", help="folder for input, state and report.html (default data/demo)"
+    )
+    demo.add_argument(
+        "--scale",
+        choices=("tiny", "default", "large"),
+        default="default",
+        help="data volume: tiny (seconds), default (~460k telemetry rows), large",
+    )
     demo.add_argument("--seed", type=int, default=42, help="generator seed (same seed, same data)")
-    demo.add_argument("--dirty-rate", type=float, default=0.01,
-                      help="share of rows with an injected defect (default 0.01)")
+    demo.add_argument(
+        "--dirty-rate", type=float, default=0.01, help="share of rows with an injected defect (default 0.01)"
+    )
     demo.add_argument("--fresh", action="store_true", help="delete the workdir's previous local lake first")
     demo.set_defaults(func=_demo)
 
     run = subparsers.add_parser(
-        "run", help="load a folder of raw files through the local pipeline", formatter_class=fmt,
+        "run",
+        help="load a folder of raw files through the local pipeline",
+        formatter_class=fmt,
         description=(
             "Uploads every file under --input to the raw bucket (its path relative to --input is\n"
             "the key; names starting with _ or . are skipped), processes the queue with the real\n"
@@ -102,11 +115,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--input", required=True, help="folder of raw files, e.g. the output of `lake generate`")
     run.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
-    run.add_argument("--report-json", help="write the run report (objects, tables, parked, quarantined_rows) here")
+    run.add_argument(
+        "--report-json", help="write the run report (objects, tables, parked, quarantined_rows) here"
+    )
     run.set_defaults(func=_run)
 
     up = subparsers.add_parser(
-        "up", help="keep the local stack running; uploads are processed as in AWS", formatter_class=fmt,
+        "up",
+        help="keep the local stack running; uploads are processed as in AWS",
+        formatter_class=fmt,
         description=(
             "Starts moto (S3, SQS, Glue, Secrets Manager) and PostgreSQL, prints the endpoint and\n"
             "bucket names, and processes every upload (e.g. `aws --endpoint-url ... s3 cp`) until\n"
@@ -114,17 +131,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     up.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
-    up.add_argument("--rollup-after", type=float, default=10.0,
-                    help="seconds of quiet after new loads before the rollups are refreshed (default 10)")
+    up.add_argument(
+        "--rollup-after",
+        type=float,
+        default=10.0,
+        help="seconds of quiet after new loads before the rollups are refreshed (default 10)",
+    )
     up.set_defaults(func=_up)
 
     query = subparsers.add_parser(
-        "query", help="run SQL on the local analytics engine", formatter_class=fmt,
+        "query",
+        help="run SQL on the local analytics engine",
+        formatter_class=fmt,
         description=(
             "DuckDB with the RDS tables (unqualified and as rds.* / rds_etl.*), the lake tables\n"
             "(lake.*) and the analytics views (analytics.*), as Redshift would show them."
         ),
-        epilog="example: lake query \"SELECT * FROM analytics.v_procedure_outcome_trend_weekly LIMIT 5\"",
+        epilog='example: lake query "SELECT * FROM analytics.v_procedure_outcome_trend_weekly LIMIT 5"',
     )
     query.add_argument("sql", help="one SQL statement")
     query.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
@@ -132,7 +155,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.set_defaults(func=_query)
 
     status = subparsers.add_parser(
-        "status", help="ledger totals, parked rows, DLQ depth, last runs of a workdir",
+        "status",
+        help="ledger totals, parked rows, DLQ depth, last runs of a workdir",
         description="What the local lake holds: ledger totals, parked rows, DLQ depth and the last runs.",
     )
     status.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)

@@ -36,11 +36,19 @@ def print_run_summary(stages: Stages, report: dict[str, Any]) -> None:
     stages.say(f"parked rows: {report['parked']}   quarantined rows: {report['quarantined_rows']}")
 
 
-def record_run(workdir: Workdir, command: str, started: float, outcome: RunOutcome, extra: dict[str, Any]) -> None:
-    workdir.append_run({
-        "command": command, "started_at": started, "seconds": round(time.time() - started, 1),
-        "objects": status_counts(outcome.report), "tables": outcome.report["tables"], **extra,
-    })
+def record_run(
+    workdir: Workdir, command: str, started: float, outcome: RunOutcome, extra: dict[str, Any]
+) -> None:
+    workdir.append_run(
+        {
+            "command": command,
+            "started_at": started,
+            "seconds": round(time.time() - started, 1),
+            "objects": status_counts(outcome.report),
+            "tables": outcome.report["tables"],
+            **extra,
+        }
+    )
 
 
 def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None) -> int:
@@ -62,7 +70,9 @@ def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None) -> int:
     stages.say("timings:\n" + stages.table())
     failed = [o["key"] for o in outcome.report["objects"] if o["status"] == "failed"]
     if failed:
-        stages.say(f"{len(failed)} objects failed (see `lake status`; the DLQ keeps their messages): {failed[:5]}")
+        stages.say(
+            f"{len(failed)} objects failed (see `lake status`; the DLQ keeps their messages): {failed[:5]}"
+        )
         return 1
     return 0
 
@@ -84,8 +94,13 @@ def dlq_depth(workdir: Workdir) -> int:
     if info:
         import boto3
 
-        sqs = boto3.client("sqs", endpoint_url=info["endpoint"], region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=info["endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         url = sqs.get_queue_url(QueueName=info["dlq_name"])["QueueUrl"]
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
@@ -106,8 +121,12 @@ def cmd_status(workdir: Workdir) -> int:
     runs = workdir.last_runs()
     print("\nlast runs:")
     rows = [
-        (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["started_at"])), r["command"], r["seconds"],
-         ", ".join(f"{n} {s}" for s, n in sorted(r.get("objects", {}).items())))
+        (
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["started_at"])),
+            r["command"],
+            r["seconds"],
+            ", ".join(f"{n} {s}" for s, n in sorted(r.get("objects", {}).items())),
+        )
         for r in runs
     ]
     print(render(["started (UTC)", "command", "seconds", "objects"], rows))
@@ -123,7 +142,8 @@ def up_banner(stack: LocalStack) -> str:
         *[f"  bucket {kind:<15}{name}" for kind, name in stack.names.buckets.items()],
         f"  queue / DLQ    {stack.names.queue} / {stack.names.dlq}",
         "upload a file and watch it load:",
-        f"  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={stack.names.region} \\",
+        "  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+        f"AWS_DEFAULT_REGION={stack.names.region} \\",
         f"    aws --endpoint-url {stack.endpoint} s3 cp robots.csv s3://{raw}/surgical_robots/robots.csv",
         f"then: lake query --workdir {stack.workdir.root} 'SELECT count(*) FROM surgical_robots'",
     ]
@@ -141,8 +161,11 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
     try:
         stages.say(up_banner(stack))
         worker = QueueWorker(
-            sqs=stack.sqs, queue_url=stack.queue_url, queue_arn=stack.names.queue_arn(stack.names.queue),
-            region=stack.names.region, handler=load_ingest_handler(stack.handler_env()),
+            sqs=stack.sqs,
+            queue_url=stack.queue_url,
+            queue_arn=stack.names.queue_arn(stack.names.queue),
+            region=stack.names.region,
+            handler=load_ingest_handler(stack.handler_env()),
             batch_size=stack.cfg.ingest_batch_size,
             visibility_timeout=stack.cfg.ingest_queue_visibility_timeout_seconds,
             retry_delay_seconds=retry_delay_seconds,

@@ -44,5 +44,12 @@ class Stages:
 
 def progress(total: int | None, desc: str, unit: str = "it") -> Any:
     """A progress bar on stderr; silent when stderr is not a terminal (CI, pipes)."""
-    return tqdm(total=total, desc=f"    {desc}", unit=unit, file=sys.stderr, disable=None, leave=False,
-                dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc=f"    {desc}",
+        unit=unit,
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+        dynamic_ncols=True,
+    )

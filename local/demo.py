@@ -20,7 +20,7 @@ from local.stack import LocalStack, running_stack_info
 from local.summary import summary_text
 from local.workdir import Workdir
 
-_STATE_ENTRIES = ("input", "postgres", "s3", "state", "report.html")
+_STATE_ENTRIES = ("input", "postgres", "s3", "state", "report.html", "report.json")
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,17 @@ class DemoOptions:
     fresh: bool = False
 
     def generator_argv(self, out: Path) -> list[str]:
-        return ["generate", "--out", str(out), "--scale", self.scale, "--seed", str(self.seed),
-                "--dirty-rate", str(self.dirty_rate)]
+        return [
+            "generate",
+            "--out",
+            str(out),
+            "--scale",
+            self.scale,
+            "--seed",
+            str(self.seed),
+            "--dirty-rate",
+            str(self.dirty_rate),
+        ]
 
 
 def wipe(workdir: Workdir) -> None:
@@ -90,20 +99,32 @@ def cmd_demo(workdir: Workdir, opts: DemoOptions) -> int:
         with stages.stage("stop local stack (state kept in workdir)"):
             stack.stop()
     record_run(workdir, "demo", started, outcome, {"scale": opts.scale, "seed": opts.seed})
+    (workdir.root / "report.json").write_text(json.dumps(outcome.report, indent=2))
     report_path = workdir.root / "report.html"
     facts = [
-        ("workdir", str(workdir.root)), ("scale", opts.scale), ("seed", str(opts.seed)),
+        ("workdir", str(workdir.root)),
+        ("scale", opts.scale),
+        ("seed", str(opts.seed)),
         ("dirty rate", str(opts.dirty_rate)),
         ("generated at (UTC)", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())),
         ("total time", f"{stages.total:.1f} s"),
     ]
-    report_path.write_text(render_report(
-        title="surgical-lake local demo", facts=facts, timings=stages.timings, tables=outcome.report["tables"],
-        quality=quality, trends=trends, view_tables=view_tables,
-    ))
+    report_path.write_text(
+        render_report(
+            title="surgical-lake local demo",
+            facts=facts,
+            timings=stages.timings,
+            tables=outcome.report["tables"],
+            quality=quality,
+            trends=trends,
+            view_tables=view_tables,
+        )
+    )
     stages.say(summary_text(outcome.report["tables"], quality, trends))
     stages.say("\ntimings:\n" + stages.table())
-    stages.say(f"\nreport: {report_path}\nexplore: lake query --workdir {workdir.root} "
-               "\"SELECT * FROM analytics.<view> LIMIT 10\"   (views: lake query --workdir "
-               f"{workdir.root} \"SELECT table_name FROM information_schema.tables WHERE table_schema='analytics'\")")
+    stages.say(f"\nreport: {report_path} (run report: {workdir.root / 'report.json'})")
+    stages.say(
+        f'explore: lake query --workdir {workdir.root} "SELECT table_name FROM information_schema.tables'
+        " WHERE table_schema = 'analytics'\""
+    )
     return 0

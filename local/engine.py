@@ -57,7 +57,9 @@ def open_engine(pg_url: str, workdir: Workdir) -> Any:
         module = importlib.import_module(ENGINE_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name and ENGINE_MODULE.startswith(exc.name):
-            raise MissingComponent("the analytics engine (local/analytics_engine.py) is not in this checkout") from exc
+            raise MissingComponent(
+                "the analytics engine (local/analytics_engine.py) is not in this checkout"
+            ) from exc
         raise
     return module.open_engine(pg_url, lake_root(workdir), glue_database=_names().glue_database)
 

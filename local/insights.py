@@ -67,20 +67,34 @@ def trend_from_rows(view: str, columns: Sequence[str], rows: Sequence[Sequence[A
     if not rows:
         return None
     cols = list(columns)
-    time_cols = [c for c in cols if _TIME_NAME.search(c)
-                 and all(isinstance(r[cols.index(c)], date | datetime | str | int) for r in rows)]
+    time_cols = [
+        c
+        for c in cols
+        if _TIME_NAME.search(c)
+        and all(isinstance(r[cols.index(c)], date | datetime | str | int) for r in rows)
+    ]
     if not time_cols:
         return None
     x = time_cols[0]
     xi = cols.index(x)
-    metrics = [c for c in cols if c != x and not _ID_NAME.search(c)
-               and all(r[cols.index(c)] is None or _is_number(r[cols.index(c)]) for r in rows)
-               and any(r[cols.index(c)] is not None for r in rows)]
+    metrics = [
+        c
+        for c in cols
+        if c != x
+        and not _ID_NAME.search(c)
+        and all(r[cols.index(c)] is None or _is_number(r[cols.index(c)]) for r in rows)
+        and any(r[cols.index(c)] is not None for r in rows)
+    ]
     if not metrics:
         return None
-    categories = [c for c in cols if c not in (x, *metrics) and not _TIME_NAME.search(c)
-                  and all(isinstance(r[cols.index(c)], str) or r[cols.index(c)] is None for r in rows)
-                  and 1 < len({r[cols.index(c)] for r in rows}) <= MAX_SERIES]
+    categories = [
+        c
+        for c in cols
+        if c not in (x, *metrics)
+        and not _TIME_NAME.search(c)
+        and all(isinstance(r[cols.index(c)], str) or r[cols.index(c)] is None for r in rows)
+        and 1 < len({r[cols.index(c)] for r in rows}) <= MAX_SERIES
+    ]
     x_values = sorted({r[xi] for r in rows if r[xi] is not None}, key=lambda v: (str(type(v)), v))
     pos = {v: i for i, v in enumerate(x_values)}
     metric = _preferred_metric(metrics)
@@ -116,7 +130,8 @@ def _preferred_metric(metrics: Sequence[str]) -> str:
 
 def analytics_views(con: Any) -> list[str]:
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY table_name"
+        "SELECT table_name FROM information_schema.tables"
+        " WHERE table_schema = 'analytics' ORDER BY table_name"
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -126,7 +141,9 @@ def view_rows(con: Any, view: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     return [d[0] for d in cur.description], cur.fetchall()
 
 
-def collect_trends(con: Any, limit: int = 8) -> tuple[list[Trend], dict[str, tuple[list[str], list[tuple[Any, ...]]]]]:
+def collect_trends(
+    con: Any, limit: int = 8
+) -> tuple[list[Trend], dict[str, tuple[list[str], list[tuple[Any, ...]]]]]:
     """Trends from every analytics view (up to `limit`), and the raw rows of the non-trend views."""
     trends: list[Trend] = []
     tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}

@@ -38,7 +38,9 @@ _COLUMNS = ", ".join(LedgerEntry.__dataclass_fields__)
 
 
 def read_ledger(conn: Any) -> list[LedgerEntry]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM etl.ingest_ledger ORDER BY object_key, first_seen_at").fetchall()
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM etl.ingest_ledger ORDER BY object_key, first_seen_at"
+    ).fetchall()
     return [LedgerEntry(*row) for row in rows]
 
 

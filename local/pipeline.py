@@ -75,8 +75,12 @@ def process_queue(stack: LocalStack, retry_delay_seconds: int = 1) -> WorkerStat
     """Run the real ingest handler over the queue until it is drained."""
     handler = load_ingest_handler(stack.handler_env())
     worker = QueueWorker(
-        sqs=stack.sqs, queue_url=stack.queue_url, queue_arn=stack.names.queue_arn(stack.names.queue),
-        region=stack.names.region, handler=handler, batch_size=stack.cfg.ingest_batch_size,
+        sqs=stack.sqs,
+        queue_url=stack.queue_url,
+        queue_arn=stack.names.queue_arn(stack.names.queue),
+        region=stack.names.region,
+        handler=handler,
+        batch_size=stack.cfg.ingest_batch_size,
         visibility_timeout=stack.cfg.ingest_queue_visibility_timeout_seconds,
         retry_delay_seconds=retry_delay_seconds,
     )
@@ -154,7 +158,10 @@ def run_pipeline(stack: LocalStack, input_dir: Path, stages: Stages, rollups: bo
         if spark is not None:
             with stages.stage("Glue rollup job (Spark local mode)"):
                 result = run_local_rollup(stack, spark.get())
-                stages.say(f"    {result.uploaded} rollup files published, {result.partitions_added} partitions added")
+                stages.say(
+                    f"    {result.uploaded} rollup files published,"
+                    f" {result.partitions_added} partitions added"
+                )
         with stages.stage("report"):
             report, quarantine = collect_report(stack, uploaded, before)
     finally:

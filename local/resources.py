@@ -40,7 +40,9 @@ class LocalNames:
     account: str = LOCAL_ACCOUNT
 
     @classmethod
-    def from_config(cls, cfg: LakeConfig, account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION) -> LocalNames:
+    def from_config(
+        cls, cfg: LakeConfig, account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION
+    ) -> LocalNames:
         return cls(
             buckets={kind: cfg.bucket_name(kind, account, region) for kind in BUCKET_KINDS},
             queue=cfg.ingest_queue_name,
@@ -63,13 +65,18 @@ def create_buckets(s3: Any, names: LocalNames) -> None:
 
 def create_queues(sqs: Any, cfg: LakeConfig, names: LocalNames) -> tuple[str, str]:
     """Ingest queue + DLQ with the config's redrive policy; returns (queue_url, dlq_url)."""
-    dlq_url = sqs.create_queue(QueueName=names.dlq, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=names.dlq, Attributes={"MessageRetentionPeriod": "1209600"})[
+        "QueueUrl"
+    ]
     queue_url = sqs.create_queue(
         QueueName=names.queue,
         Attributes={
             "VisibilityTimeout": str(cfg.ingest_queue_visibility_timeout_seconds),
             "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": names.queue_arn(names.dlq), "maxReceiveCount": cfg.ingest_max_receive_count}
+                {
+                    "deadLetterTargetArn": names.queue_arn(names.dlq),
+                    "maxReceiveCount": cfg.ingest_max_receive_count,
+                }
             ),
         },
     )["QueueUrl"]
@@ -108,7 +115,10 @@ def lake_table_specs() -> dict[str, tuple[list[dict[str, str]], tuple[str, ...]]
         )
     }
     for table in LAKE_TABLES.values():
-        specs[table.name] = (_api_columns(lake_data_columns(table.columns, table.partition_keys)), table.partition_keys)
+        specs[table.name] = (
+            _api_columns(lake_data_columns(table.columns, table.partition_keys)),
+            table.partition_keys,
+        )
     return specs
 
 
@@ -150,7 +160,9 @@ def register_partitions(glue: Any, names: LocalNames, table: str, partitions: li
                 "Values": list(values),
                 "StorageDescriptor": {
                     "Columns": columns,
-                    "Location": f"s3://{processed}/{table}/" + "/".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)) + "/",
+                    "Location": f"s3://{processed}/{table}/"
+                    + "/".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+                    + "/",
                 },
             }
             for values in chunk

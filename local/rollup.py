@@ -35,10 +35,14 @@ def load_rollup_job() -> Any:
         module = importlib.import_module(JOB_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name and JOB_MODULE.startswith(exc.name):
-            raise MissingComponent(f"the Glue job ({JOB_MODULE.replace('.', '/')}.py) is not in this checkout") from exc
+            raise MissingComponent(
+                f"the Glue job ({JOB_MODULE.replace('.', '/')}.py) is not in this checkout"
+            ) from exc
         raise
     if not hasattr(module, "run_rollup"):
-        raise MissingComponent(f"{JOB_MODULE} has no local entry point run_rollup(spark, processed_root, ...)")
+        raise MissingComponent(
+            f"{JOB_MODULE} has no local entry point run_rollup(spark, processed_root, ...)"
+        )
     return module
 
 
@@ -52,14 +56,14 @@ def publish_table(stack: LocalStack, root: Path, table: str) -> tuple[int, int]:
     s3 = stack.s3
     bucket = stack.names.buckets["processed"]
     index = stack.bucket_index("processed")
-    local = {
-        p.relative_to(root).as_posix(): p for p in local_files(root / table) if is_data_file(p)
-    }
+    local = {p.relative_to(root).as_posix(): p for p in local_files(root / table) if is_data_file(p)}
     remote = list_objects(s3, bucket, f"{table}/")
     uploaded = 0
     stale = [k for k in remote if k not in local]
     for start in range(0, len(stale), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]]})
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start : start + 1000]]}
+        )
     for key in stale:
         index.pop(key, None)
     for key, path in local.items():

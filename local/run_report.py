@@ -58,14 +58,20 @@ def object_outcomes(
             "key": obj.key,
             "entity": (entry.entity if entry and entry.entity else entity_of_key(obj.key)),
             "status": "failed",
-            "rows_in": 0, "rows_loaded": 0, "rows_parked": 0, "rows_rejected": 0,
+            "rows_in": 0,
+            "rows_loaded": 0,
+            "rows_parked": 0,
+            "rows_rejected": 0,
         }
         if entry is not None and entry.identity in finished_before:
             row["status"] = "skipped"
         elif entry is not None and entry.finished:
             row.update(
-                status=entry.status, rows_in=entry.rows_in, rows_loaded=entry.rows_loaded,
-                rows_parked=entry.rows_parked, rows_rejected=entry.rows_rejected,
+                status=entry.status,
+                rows_in=entry.rows_in,
+                rows_loaded=entry.rows_loaded,
+                rows_parked=entry.rows_parked,
+                rows_rejected=entry.rows_rejected,
             )
         out.append(row)
     return out
@@ -80,7 +86,8 @@ def parquet_rows(folder: Path) -> int:
 
 def rds_counts(conn: Any) -> dict[str, int]:
     return {
-        entity: int(conn.execute(f'SELECT count(*) FROM public."{entity}"').fetchone()[0]) for entity in LOAD_ORDER
+        entity: int(conn.execute(f'SELECT count(*) FROM public."{entity}"').fetchone()[0])
+        for entity in LOAD_ORDER
     }
 
 
@@ -108,7 +115,11 @@ def quarantine_stats(quarantine_root: Path) -> QuarantineStats:
 
 
 def build_report(
-    objects: list[dict[str, Any]], rds: dict[str, int], lake: dict[str, int], parked: int, quarantined_rows: int
+    objects: list[dict[str, Any]],
+    rds: dict[str, int],
+    lake: dict[str, int],
+    parked: int,
+    quarantined_rows: int,
 ) -> dict[str, Any]:
     counts = {**rds, **lake}
     return {

@@ -32,7 +32,9 @@ def local_spark_session(app_name: str = "surgical-lake-rollup", cores: int = 2) 
     """Small-footprint local session: UTC, no UI, few shuffle partitions (data is small)."""
     check_java()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON") or shutil.which("python3") or "python3")
+    os.environ.setdefault(
+        "PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON") or shutil.which("python3") or "python3"
+    )
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:

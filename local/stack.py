@@ -146,7 +146,8 @@ class LocalStack:
                 aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.names.region
             )
             self._clients[service] = session.client(
-                service, endpoint_url=self.endpoint,
+                service,
+                endpoint_url=self.endpoint,
                 config=Config(max_pool_connections=16, retries={"mode": "standard"}),
             )
         return self._clients[service]
@@ -227,7 +228,9 @@ class LocalStack:
     def sync_bucket(self, kind: str, prefix: str = "") -> int:
         """Mirror one bucket (or a prefix of it) to the workdir now; returns downloads."""
         bucket = self.names.buckets[kind]
-        n = bucket_mirror.sync_to_dir(self.s3, bucket, self.workdir.bucket_dir(bucket), self.bucket_index(kind), prefix)
+        n = bucket_mirror.sync_to_dir(
+            self.s3, bucket, self.workdir.bucket_dir(bucket), self.bucket_index(kind), prefix
+        )
         self.save_index()
         return n
 
@@ -254,7 +257,9 @@ class LocalStack:
         out = {}
         for name, url in (("queue", self.queue_url), ("dlq", self.dlq_url)):
             attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-            out[name] = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            out[name] = int(attrs["ApproximateNumberOfMessages"]) + int(
+                attrs["ApproximateNumberOfMessagesNotVisible"]
+            )
         return out
 
 

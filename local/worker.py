@@ -66,7 +66,9 @@ class QueueWorker:
         try:
             failed = failed_message_ids(self.handler(event, self.context_factory()), ids)
         except Exception as exc:  # noqa: BLE001 - Lambda semantics: any error fails the batch
-            log.warning("ingest handler raised %s; the batch of %d will be retried", type(exc).__name__, len(ids))
+            log.warning(
+                "ingest handler raised %s; the batch of %d will be retried", type(exc).__name__, len(ids)
+            )
             self.stats.handler_errors += 1
             failed = set(ids)
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -92,7 +94,9 @@ class QueueWorker:
             )
         )
 
-    def drain(self, on_batch: Callable[[WorkerStats], None] | None = None, poll_seconds: float = 0.2) -> WorkerStats:
+    def drain(
+        self, on_batch: Callable[[WorkerStats], None] | None = None, poll_seconds: float = 0.2
+    ) -> WorkerStats:
         """Process until nothing is visible, in flight or waiting for a retry."""
         try:
             while True:

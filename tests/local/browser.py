@@ -39,9 +39,18 @@ def require_chromium() -> str:
 
 def dump_dom(html: Path, profile_dir: Path) -> str:
     cmd = [
-        require_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile_dir}", "--dump-dom", html.resolve().as_uri(),
+        require_chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile_dir}",
+        "--dump-dom",
+        html.resolve().as_uri(),
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr[-2000:]

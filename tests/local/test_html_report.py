@@ -11,18 +11,31 @@ from local.insights import QualityNumbers, Trend, trend_from_rows
 from tests.local.browser import chart_geometry
 
 QUALITY = QualityNumbers(
-    entities=["surgical_robots", "surgical_procedures"], loaded=[5.0, 93.0], parked=[0.0, 1.0],
-    rejected=[0.0, 7.0], reasons={"bad_enum": 2, "malformed_row": 1}, object_rejections={"unknown_entity": 1},
+    entities=["surgical_robots", "surgical_procedures"],
+    loaded=[5.0, 93.0],
+    parked=[0.0, 1.0],
+    rejected=[0.0, 7.0],
+    reasons={"bad_enum": 2, "malformed_row": 1},
+    object_rejections={"unknown_entity": 1},
     parked_rows=[("surgical_procedures", "surgical_robots", 1)],
 )
-TREND = Trend("v_weekly", "success_rate", ["2025-01-06", "2025-01-13", "2025-01-20"],
-              {"urology": [0.9, 0.8, 0.95], "cardiac": [0.7, None, 0.75]})
+TREND = Trend(
+    "v_weekly",
+    "success_rate",
+    ["2025-01-06", "2025-01-13", "2025-01-20"],
+    {"urology": [0.9, 0.8, 0.95], "cardiac": [0.7, None, 0.75]},
+)
 
 
 def _report() -> str:
     return render_report(
-        title="t", facts=[("scale", "tiny")], timings=[("ingest", 1.5)], tables={"surgical_robots": 5},
-        quality=QUALITY, trends=[TREND], view_tables={"v_counts": (["n"], [(3,)])},
+        title="t",
+        facts=[("scale", "tiny")],
+        timings=[("ingest", 1.5)],
+        tables={"surgical_robots": 5},
+        quality=QUALITY,
+        trends=[TREND],
+        view_tables={"v_counts": (["n"], [(3,)])},
     )
 
 
@@ -65,7 +78,11 @@ def test_sparkline_spans_low_to_high():
 def test_trend_from_rows_picks_time_axis_category_and_rate():
     # GIVEN a weekly view with a category and two metrics
     columns = ["week_start", "procedure_category", "procedures", "success_rate"]
-    rows = [("2025-01-13", "urology", 4, 0.75), ("2025-01-06", "urology", 2, 0.5), ("2025-01-06", "cardiac", 1, 1.0)]
+    rows = [
+        ("2025-01-13", "urology", 4, 0.75),
+        ("2025-01-06", "urology", 2, 0.5),
+        ("2025-01-06", "cardiac", 1, 1.0),
+    ]
     # WHEN a trend is derived
     trend = trend_from_rows("v", columns, rows)
     # THEN x is sorted weeks, the rate is the metric, and series split by category with gaps

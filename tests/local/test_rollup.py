@@ -30,10 +30,16 @@ def _telemetry_parquet(samples: list[tuple[int, int, float]]) -> bytes:
     columns = lake_data_columns(PROCEDURE_TELEMETRY.stored_columns(), PROCEDURE_TELEMETRY.partition_keys)
     rows = [
         {
-            "telemetry_id": f"00000000-0000-0000-0000-{i:012d}", "procedure_id": "PROC-000001",
-            "timestamp": datetime(2024, 3, 1, hour, minute, tzinfo=UTC), "arm_id": 1,
-            "joint_angle_deg": 0.0, "force_newtons": force, "torque_nm": 1.0, "motor_temp_c": 40.0,
-            "latency_ms": 5.0, "error_code": None,
+            "telemetry_id": f"00000000-0000-0000-0000-{i:012d}",
+            "procedure_id": "PROC-000001",
+            "timestamp": datetime(2024, 3, 1, hour, minute, tzinfo=UTC),
+            "arm_id": 1,
+            "joint_angle_deg": 0.0,
+            "force_newtons": force,
+            "torque_nm": 1.0,
+            "motor_temp_c": 40.0,
+            "latency_ms": 5.0,
+            "error_code": None,
         }
         for i, (hour, minute, force) in enumerate(samples)
     ]
@@ -45,20 +51,28 @@ def _telemetry_parquet(samples: list[tuple[int, int, float]]) -> bytes:
 def _hourly_rows(stack) -> list[dict[str, Any]]:
     bucket = stack.names.buckets["processed"]
     keys = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=bucket, Prefix="telemetry_hourly/")["Contents"]]
-    tables = [pq.read_table(io.BytesIO(stack.s3.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
+    tables = [
+        pq.read_table(io.BytesIO(stack.s3.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys
+    ]
     return sorted(pa.concat_tables(tables).to_pylist(), key=lambda r: r["hour"])
 
 
 def test_rollup_reads_the_bucket_and_publishes_hourly_partitions(stack, spark):
     # GIVEN three samples in the processed bucket: two at 09:xx (force 10, 20), one at 10:05 (force 30)
     key = "procedure_telemetry/date=2024-03-01/robot_id=ROBOT-0001/part.parquet"
-    stack.s3.put_object(Bucket=stack.names.buckets["processed"], Key=key,
-                        Body=_telemetry_parquet([(9, 0, 10.0), (9, 30, 20.0), (10, 5, 30.0)]))
+    stack.s3.put_object(
+        Bucket=stack.names.buckets["processed"],
+        Key=key,
+        Body=_telemetry_parquet([(9, 0, 10.0), (9, 30, 20.0), (10, 5, 30.0)]),
+    )
     # WHEN the job runs locally
     result = run_local_rollup(stack, spark)
     # THEN the bucket holds two hourly rows with the hand-computed statistics
     rows = _hourly_rows(stack)
-    assert [(r["hour"].hour, r["sample_count"], r["force_newtons_avg"]) for r in rows] == [(9, 2, 15.0), (10, 1, 30.0)]
+    assert [(r["hour"].hour, r["sample_count"], r["force_newtons_avg"]) for r in rows] == [
+        (9, 2, 15.0),
+        (10, 1, 30.0),
+    ]
     # AND the date partition is registered in the Glue catalog
     parts = stack.glue.get_partitions(DatabaseName=stack.names.glue_database, TableName="telemetry_hourly")
     assert [p["Values"] for p in parts["Partitions"]] == [["2024-03-01"]]

@@ -45,7 +45,9 @@ def test_state_survives_restart_without_retriggering_ingest(stack):
         # THEN the objects are back, the partition is registered again
         body = again.s3.get_object(Bucket=raw, Key="surgical_robots/r.csv")["Body"].read()
         assert body == b"robot_id\nROBOT-0001\n"
-        parts = again.glue.get_partitions(DatabaseName=again.names.glue_database, TableName="procedure_telemetry")
+        parts = again.glue.get_partitions(
+            DatabaseName=again.names.glue_database, TableName="procedure_telemetry"
+        )
         assert [p["Values"] for p in parts["Partitions"]] == [["2024-03-01", "ROBOT-0007"]]
         # AND re-seeding sent no ObjectCreated event (only the notification set-up's TestEvent)
         msgs = again.sqs.receive_message(QueueUrl=again.queue_url, MaxNumberOfMessages=10)["Messages"]

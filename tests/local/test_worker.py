@@ -28,8 +28,12 @@ MAX_RECEIVES = 3
 class FakeHandler:
     """Records every event; fails the bodies in `fail_always`, and those in `fail_once` once."""
 
-    def __init__(self, fail_always: set[str] = frozenset(), fail_once: set[str] = frozenset(),
-                 raise_on: set[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        fail_always: set[str] = frozenset(),
+        fail_once: set[str] = frozenset(),
+        raise_on: set[str] = frozenset(),
+    ) -> None:
         self.events: list[dict[str, Any]] = []
         self.fail_always = set(fail_always)
         self.fail_once = set(fail_once)
@@ -64,10 +68,17 @@ def queues() -> Iterator[tuple[Any, str, str, LocalNames]]:
         yield sqs, queue_url, dlq_url, names
 
 
-def _worker(sqs: Any, queue_url: str, names: LocalNames, handler: FakeHandler, batch_size: int = 5) -> QueueWorker:
+def _worker(
+    sqs: Any, queue_url: str, names: LocalNames, handler: FakeHandler, batch_size: int = 5
+) -> QueueWorker:
     return QueueWorker(
-        sqs=sqs, queue_url=queue_url, queue_arn=names.queue_arn(names.queue), region=names.region,
-        handler=handler, batch_size=batch_size, retry_delay_seconds=0,
+        sqs=sqs,
+        queue_url=queue_url,
+        queue_arn=names.queue_arn(names.queue),
+        region=names.region,
+        handler=handler,
+        batch_size=batch_size,
+        retry_delay_seconds=0,
     )
 
 
@@ -91,7 +102,9 @@ def test_batches_respect_size_and_every_message_is_deleted(queues):
     # THEN no batch exceeds 5, each message is handled once, and the queue is empty
     sizes = [len(e["Records"]) for e in handler.events]
     assert max(sizes) <= 5 and sum(sizes) == 12
-    assert sorted(r["body"] for e in handler.events for r in e["Records"]) == sorted(f"m{i}" for i in range(12))
+    assert sorted(r["body"] for e in handler.events for r in e["Records"]) == sorted(
+        f"m{i}" for i in range(12)
+    )
     assert stats.succeeded == 12 and stats.retried == 0
     assert _worker(sqs, url, names, handler).pending() == 0
     assert _dlq_bodies(sqs, dlq) == []

@@ -21,18 +21,22 @@ with --dirty-rate, DIR/_ground_truth.ndjson lists every injected defect (file, l
 kind, expected outcome). The same arguments always give byte-identical files.
 """
 
-EPILOG = """\
+EPILOG = (
+    """\
 scales (robots / maintenance logs / procedures / samples per procedure / days):
-""" + "\n".join(
-    f"  {name:8s} {s.robots} / {s.maintenance_logs} / {s.procedures} / {s.samples_per_procedure} / {s.days}"
-    for name, s in SCALES.items()
-) + """
+"""
+    + "\n".join(
+        f"  {name:8s} {s.robots} / {s.maintenance_logs} / {s.procedures} / {s.samples_per_procedure} / {s.days}"
+        for name, s in SCALES.items()
+    )
+    + """
 
 examples:
   lake generate --out data/raw                       # default scale, clean
   lake generate --out /tmp/t --scale tiny --dirty-rate 0.02
   lake generate --out /tmp/big --scale large --gzip --format ndjson
 """
+)
 
 
 def _rate(text: str) -> float:
@@ -71,21 +75,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
-    parser.add_argument("--seed", type=_non_negative, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--scale", choices=list(SCALES), default="default", help="size preset (default: default)")
-    parser.add_argument("--procedures", type=_non_negative, metavar="N", help="override the number of procedures")
     parser.add_argument(
-        "--samples-per-procedure", type=_non_negative, metavar="N",
+        "--seed", type=_non_negative, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
+        "--scale", choices=list(SCALES), default="default", help="size preset (default: default)"
+    )
+    parser.add_argument(
+        "--procedures", type=_non_negative, metavar="N", help="override the number of procedures"
+    )
+    parser.add_argument(
+        "--samples-per-procedure",
+        type=_non_negative,
+        metavar="N",
         help="telemetry samples per completed/converted procedure (default 100)",
     )
     parser.add_argument(
-        "--dirty-rate", type=_rate, default=0.0, metavar="F",
+        "--dirty-rate",
+        type=_rate,
+        default=0.0,
+        metavar="F",
         help="share of rows to corrupt with realistic defects, 0..0.5 (default 0: clean)",
     )
-    parser.add_argument("--format", choices=FORMATS, default="csv", help="transactional file format (default csv)")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="csv", help="transactional file format (default csv)"
+    )
     parser.add_argument("--gzip", action="store_true", help="gzip every data file (adds .gz, reproducibly)")
     parser.add_argument(
-        "--start-date", type=_date, default=DEFAULT_START, metavar="YYYY-MM-DD",
+        "--start-date",
+        type=_date,
+        default=DEFAULT_START,
+        metavar="YYYY-MM-DD",
         help=f"first day of the data (default {DEFAULT_START}); the scale sets the number of days",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")

@@ -72,7 +72,11 @@ def candidate_columns(entity: Entity, kind: str, row: Row) -> list[str]:
     if kind == "bad_enum":
         return [c.name for c in cols if c.enum]
     if kind == "inconsistent":
-        return [rc.left for rc in entity.row_checks if row.get(rc.left) is not None and row.get(rc.right) is not None]
+        return [
+            rc.left
+            for rc in entity.row_checks
+            if row.get(rc.left) is not None and row.get(rc.right) is not None
+        ]
     if kind == "orphan_fk":
         return [fk.column for fk in entity.foreign_keys]
     if kind == "duplicate_key":
@@ -83,7 +87,7 @@ def candidate_columns(entity: Entity, kind: str, row: Row) -> list[str]:
 def orphan_key(column: str, counter: int) -> str:
     """A key that matches the parent's pattern but never exists (generated keys stay below it)."""
     prefix, base, width = ORPHAN_PREFIX[column]
-    return f"{prefix}{base + counter:0{width}d}"
+    return f"{prefix}{base + counter % (10**width - base):0{width}d}"
 
 
 def _out_of_range(entity: Entity, column: str, rng: np.random.Generator) -> float | int:
@@ -115,7 +119,9 @@ def corrupt(entity: Entity, row: Row, defect: Defect, rng: np.random.Generator, 
     if defect.kind == "missing_required":
         del out[col]
     elif defect.kind == "bad_type":
-        out[col] = pick(_BAD_BOOLS if dtype is DType.BOOL else _BAD_INTS if dtype is DType.INT else _BAD_NUMBERS)
+        out[col] = pick(
+            _BAD_BOOLS if dtype is DType.BOOL else _BAD_INTS if dtype is DType.INT else _BAD_NUMBERS
+        )
     elif defect.kind == "bad_timestamp":
         out[col] = pick(_BAD_DATES if dtype is DType.DATE else _BAD_TIMESTAMPS)
     elif defect.kind == "out_of_range":

@@ -37,7 +37,9 @@ class EntityCounts:
 class Ledger:
     """Collects row outcomes per entity and one ground-truth line per injected defect."""
 
-    entities: dict[str, EntityCounts] = field(default_factory=lambda: {name: EntityCounts() for name in ENTITIES})
+    entities: dict[str, EntityCounts] = field(
+        default_factory=lambda: {name: EntityCounts() for name in ENTITIES}
+    )
     truth: list[dict[str, object]] = field(default_factory=list)
 
     def add_file(self, entity: str, key: str) -> None:

@@ -25,7 +25,9 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale(robots=5, maintenance_logs=20, procedures=100, samples_per_procedure=100, days=30),
     "default": Scale(robots=50, maintenance_logs=200, procedures=5_000, samples_per_procedure=100, days=181),
-    "large": Scale(robots=500, maintenance_logs=2_000, procedures=50_000, samples_per_procedure=100, days=181),
+    "large": Scale(
+        robots=500, maintenance_logs=2_000, procedures=50_000, samples_per_procedure=100, days=181
+    ),
 }
 
 

@@ -38,7 +38,9 @@ def defect_count(rate: float, rows: int, kinds: int) -> int:
     return min(rows // 2, max(round(rate * rows), kinds if rows >= 100 else 0))
 
 
-def plan_defects(entity: Entity, rows: list[Row], rate: float, rng: np.random.Generator) -> tuple[dict[int, Defect], int]:
+def plan_defects(
+    entity: Entity, rows: list[Row], rate: float, rng: np.random.Generator
+) -> tuple[dict[int, Defect], int]:
     """Defects for rows (by index), one per row, plus how many duplicate copies to add."""
     kinds = applicable_kinds(entity)
     count = defect_count(rate, len(rows), len(kinds))
@@ -106,10 +108,14 @@ def write_table(
 def _add_duplicates(items: dict[str, list[_Item]], count: int, rng: np.random.Generator) -> None:
     """Insert `count` later copies of clean, loaded rows in the same file as their original."""
     sources = [
-        (stem, pos) for stem, file_items in sorted(items.items()) for pos, item in enumerate(file_items)
+        (stem, pos)
+        for stem, file_items in sorted(items.items())
+        for pos, item in enumerate(file_items)
         if item.defect is None and item.status == "loaded"
     ]
-    picks = sorted(rng.choice(len(sources), size=min(count, len(sources)), replace=False).tolist(), reverse=True)
+    picks = sorted(
+        rng.choice(len(sources), size=min(count, len(sources)), replace=False).tolist(), reverse=True
+    )
     for pick in picks:  # from the end backwards, so earlier positions stay valid
         stem, pos = sources[pick]
         file_items = items[stem]
@@ -134,7 +140,11 @@ def _write_file(
         header.append(UNKNOWN_COLUMN[1])
         ledger.entities[entity.name].unknown_columns[key] = [UNKNOWN_COLUMN[1]]
         for item in items:
-            area, group, serial = ssn_rng.integers(100, 900), ssn_rng.integers(10, 99), ssn_rng.integers(1000, 9999)
+            area, group, serial = (
+                ssn_rng.integers(100, 900),
+                ssn_rng.integers(10, 99),
+                ssn_rng.integers(1000, 9999),
+            )
             item.row = {**item.row, UNKNOWN_COLUMN[1]: f"{area}-{group}-{serial}"}
     lines = [csv_line(header)] if ext == "csv" else []
     first_line = len(lines) + 1

@@ -205,7 +205,9 @@ def day_frames(
         last_chunk = first + per_chunk >= len(by_start)
         days = frame["_t"].to_numpy() // DAY_MS
         # Days before the next chunk's first start are complete.
-        complete_before = days.max() + 1 if last_chunk else plan.start_ms[by_start[first + per_chunk]] // DAY_MS
+        complete_before = (
+            days.max() + 1 if last_chunk else plan.start_ms[by_start[first + per_chunk]] // DAY_MS
+        )
         bounds = np.searchsorted(days, np.arange(days.min(), complete_before + 1), side="left")
         for k, day in enumerate(range(int(days.min()), int(complete_before))):
             lo, hi = int(bounds[k]), int(bounds[k + 1])

@@ -37,7 +37,9 @@ def write_telemetry(plan: TelemetryPlan, out: Path, opts: Options, ledger: Ledge
             count = int(rng.binomial(rows, opts.dirty_rate))
             if number == 0:  # the first file shows every kind, and one blank line (not a row)
                 count = max(count, len(kinds))
-            data, rows = _inject(frame, data, min(count, rows // 2), kinds, rng, key, ledger, blank=number == 0)
+            data, rows = _inject(
+                frame, data, min(count, rows // 2), kinds, rng, key, ledger, blank=number == 0
+            )
         else:
             ledger.add_rows(ENTITY.name, "loaded", rows)
         write_bytes(out / key, data, opts.gzip)
@@ -71,7 +73,9 @@ def _inject(
         row = frame.row(idx, named=True)
         row.pop("_t")
         columns = candidate_columns(ENTITY, kind, row)
-        defect = Defect(kind, None if kind == "malformed_row" else columns[int(rng.integers(0, len(columns)))])
+        defect = Defect(
+            kind, None if kind == "malformed_row" else columns[int(rng.integers(0, len(columns)))]
+        )
         defects[idx] = defect
         if kind == "malformed_row":
             lines[idx] = truncated_json(lines[idx].decode(), rng).encode()

@@ -174,7 +174,7 @@ def _maintenance(
             fac = FACILITIES[robot_info["facility"][robot]]
             local_hour = 6 if kind == "calibration" else 19  # before the list, or after it
             start = range_start + day * DAY + (local_hour - fac.utc_offset_hours) * HOUR
-            start += int(rng.integers(0, 3_600))
+            start = min(start + int(rng.integers(0, 3_600)), range_end - 2 * HOUR)
         events.append((start, robot, str(kind)))
     events.sort()
     status = ["active"] * robots
@@ -288,7 +288,11 @@ def _procedures(
     for num, case in enumerate(cases, start=1):
         fac = FACILITIES[int(robot_info["facility"][case.robot])]
         ptype = PROCEDURE_TYPES[case.ptype]
-        patient = patients[int(rng.integers(0, len(patients)))] if rng.random() < 0.15 else patients[num % len(patients)]
+        patient = (
+            patients[int(rng.integers(0, len(patients)))]
+            if rng.random() < 0.15
+            else patients[num % len(patients)]
+        )
         procedures.rows.append(
             {
                 "procedure_id": procedure_id(num),
@@ -320,7 +324,9 @@ def _procedures(
     return procedures, outcomes, (arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
 
 
-def _schedule(cases: list[_Case], rng: np.random.Generator, robot_info: dict[str, np.ndarray], t0: int) -> None:
+def _schedule(
+    cases: list[_Case], rng: np.random.Generator, robot_info: dict[str, np.ndarray], t0: int
+) -> None:
     """Electives chain through a robot's day from 07:30 local; emergencies come at any hour."""
     cx_minutes = (0.75, 1.0, 1.35)
     by_slot: dict[tuple[int, int], list[_Case]] = {}
@@ -391,7 +397,9 @@ def _outcome(case: _Case, rng: np.random.Generator, num: int) -> tuple[Row, int]
     blood = ptype.blood_loss_ml * (0.6, 1.0, 1.6)[cx] * float(rng.lognormal(0, 0.4))
     blood *= (2.5 if converted else 1.0) * (1.8 if severity in ("major", "critical") else 1.0)
     stay = ptype.stay_days * (0.8, 1.0, 1.3)[cx] * float(rng.lognormal(0, 0.3))
-    stay += {"none": 0.0, "minor": 1.0, "major": 4.0, "critical": 10.0}[severity] + (3.0 if converted else 0.0)
+    stay += {"none": 0.0, "minor": 1.0, "major": 4.0, "critical": 10.0}[severity] + (
+        3.0 if converted else 0.0
+    )
     p_readmit = 0.03 + {"none": 0.0, "minor": 0.05, "major": 0.15, "critical": 0.3}[severity]
     success = not cancelled and severity != "critical" and not (severity == "major" and rng.random() < 0.3)
     if cancelled:

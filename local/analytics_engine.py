@@ -70,9 +70,9 @@ class EngineError(RuntimeError):
 class SqlFile:
     """One deployable statement, as written and as DuckDB runs it."""
 
-    name: str  # file stem, e.g. "v_robot_reliability"
+    name: str  # view name or file stem without its order prefix, e.g. "v_robot_reliability"
     path: Path
-    kind: str  # "view" or "query"
+    kind: str  # "view", "query" (Athena named query) or "statement" (e.g. CREATE SCHEMA)
     duckdb_sql: str
 
 
@@ -147,30 +147,42 @@ def transpile(sql: str, dialect: str, qualify: Mapping[str, str] | None = None) 
 
 
 def redshift_views(sql_dir: Path = REDSHIFT_DIR) -> list[SqlFile]:
-    """The `analytics` views in name order, transpiled; external-schema files are skipped."""
+    """The `analytics` statements in file-name order, transpiled; external schemas skipped."""
     out = []
     for path in sorted(sql_dir.glob("*.sql")):
         text = path.read_text()
         if _EXTERNAL_SCHEMA.search(text):
             continue
-        out.append(SqlFile(path.stem, path, "view", transpile(text, "redshift")))
+        kind = "view" if _view_name(text, "redshift") else "statement"
+        out.append(SqlFile(_stem(path), path, kind, transpile(text, "redshift")))
     return out
 
 
 def athena_files(glue_database: str = DEFAULT_GLUE_DATABASE, sql_dir: Path = ATHENA_DIR) -> list[SqlFile]:
     """Athena views (created under `glue_database`) and named queries, transpiled."""
-    paths = sorted(sql_dir.glob("*.sql"))
-    texts = {p: p.read_text() for p in paths}
-    view_names = {p.stem for p, t in texts.items() if _is_view(t)}
-    qualify = {**{name: "lake" for name in LAKE_NAMES}, **{name: glue_database for name in view_names}}
+    texts = {p: p.read_text() for p in sorted(sql_dir.glob("*.sql"))}
+    views = {p: _view_name(t, "athena") for p, t in texts.items()}
+    qualify = {**{name: "lake" for name in LAKE_NAMES}, **{v: glue_database for v in views.values() if v}}
     out = []
     for path, text in texts.items():
-        kind = "view" if path.stem in view_names else "query"
         sql = transpile(text, "athena", qualify)
-        if kind == "view":
-            sql = _qualify_view_name(sql, glue_database)
-        out.append(SqlFile(path.stem, path, kind, sql))
+        if views[path]:
+            out.append(SqlFile(views[path], path, "view", _qualify_view_name(sql, glue_database)))
+        else:
+            out.append(SqlFile(_stem(path), path, "query", sql))
     return out
+
+
+def _stem(path: Path) -> str:
+    """File stem without its ordering prefix: `20_q_x.sql` -> `q_x`."""
+    return re.sub(r"^\d+_", "", path.stem)
+
+
+def _view_name(sql: str, dialect: str) -> str | None:
+    tree = sqlglot.parse_one(_NO_SCHEMA_BINDING.sub("", sql), read=dialect)
+    if isinstance(tree, exp.Create) and tree.kind == "VIEW":
+        return tree.this.name
+    return None
 
 
 def read_postgres(pg_url: str) -> dict[str, pa.Table]:
@@ -295,10 +307,6 @@ def _lake_source(con: duckdb.DuckDBPyConnection, lake_root: Path | str | None, f
     hive_types = "{" + ", ".join(f"'{k}': VARCHAR" for k in keys) + "}"
     glob = str(folder / "**" / "*.parquet").replace("'", "''")
     return f"read_parquet('{glob}', hive_partitioning = true, hive_types = {hive_types})"
-
-
-def _is_view(sql: str) -> bool:
-    return bool(re.match(r"\s*(--[^\n]*\n\s*)*CREATE\s+(OR\s+REPLACE\s+)?VIEW\b", sql, re.IGNORECASE))
 
 
 def _qualify_view_name(sql: str, schema: str) -> str:

@@ -94,3 +94,29 @@ def test_enum_check_rejects_value_outside_contract(migrated_db: str) -> None:
             "INSERT INTO surgical_robots VALUES ('ROBOT-0001', 'SN-000001', 'm', 'x', 'FAC-001',"
             " 'f', '2020-01-01', '1.2.3', 'exploded', 'k', now(), now())"
         )
+
+
+def test_analytics_indexes_exist_and_serve_the_failure_lookup(migrated_db: str) -> None:
+    # GIVEN the migrations (020 adds the indexes the analytics views read through)
+    with psycopg.connect(migrated_db) as conn:
+        names = {
+            (schema, name)
+            for schema, name in conn.execute("SELECT schemaname, indexname FROM pg_indexes").fetchall()
+        }
+        # WHEN the planner is asked for one robot's failures with sequential scans discouraged
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                "EXPLAIN SELECT started_at FROM robot_maintenance_logs WHERE robot_id = 'ROBOT-0001'"
+                " AND maintenance_type IN ('unscheduled', 'emergency') ORDER BY started_at"
+            ).fetchall()
+        )
+    # THEN every index is there and the partial failure index serves the lookup
+    assert {
+        ("public", "robot_maintenance_logs_failures_idx"),
+        ("public", "surgical_procedures_type_sched_idx"),
+        ("etl", "parked_rows_entity_parked_idx"),
+        ("etl", "ingest_ledger_entity_first_seen_idx"),
+    } <= names
+    assert "robot_maintenance_logs_failures_idx" in plan

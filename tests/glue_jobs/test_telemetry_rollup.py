@@ -1,0 +1,255 @@
+"""The Glue rollup job on Spark local mode: hand-computed aggregates, anomalies, incrementality."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import shutil
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, arrow_type, lake_data_columns
+
+pyspark = pytest.importorskip("pyspark")
+from pyspark.sql import SparkSession  # noqa: E402
+
+from glue_jobs.telemetry_rollup import (  # noqa: E402
+    MIN_BASELINE_HOURS,
+    RollupError,
+    anomaly_dates_for,
+    run_rollup,
+)
+
+pytestmark = pytest.mark.slow
+UTC = dt.UTC
+TELEMETRY = ENTITIES["procedure_telemetry"]
+SAMPLE_SCHEMA = arrow_schema(lake_data_columns(TELEMETRY.columns, TELEMETRY.partition_keys))
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("test-telemetry-rollup")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _sample(n: int, robot: str, ts: dt.datetime, *, arm: int = 1, force: float = 10.0, torque: float = 1.0,
+            temp: float = 40.0, latency: float = 5.0, error: str | None = None) -> dict:
+    return {
+        "telemetry_id": f"00000000-0000-4000-8000-{n:012d}",
+        "procedure_id": "PROC-000001",
+        "robot_id": robot,
+        "timestamp": ts,
+        "arm_id": arm,
+        "joint_angle_deg": 0.0,
+        "force_newtons": force,
+        "torque_nm": torque,
+        "motor_temp_c": temp,
+        "latency_ms": latency,
+        "error_code": error,
+    }
+
+
+def _write(root: Path, rows: list[dict], name: str) -> None:
+    """Write samples the way ingest lays them out: date=/robot_id= folders, one file per call."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["timestamp"].date().isoformat(), row["robot_id"]), []).append(row)
+    for (day, robot), group in groups.items():
+        folder = root / "procedure_telemetry" / f"date={day}" / f"robot_id={robot}"
+        folder.mkdir(parents=True, exist_ok=True)
+        data = [{k: v for k, v in r.items() if k != "robot_id"} for r in group]
+        pq.write_table(pa.Table.from_pylist(data, schema=SAMPLE_SCHEMA), folder / f"{name}.parquet")
+
+
+def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2024, 3, day, hour, minute, tzinfo=UTC)
+
+
+# R1: one hour, two arms, a duplicated sample in a second file -> the aggregates.
+R1_ARM1 = [
+    _sample(1, "ROBOT-0001", _at(1, 10, 5), force=10, torque=1, temp=40, latency=5, error="E101"),
+    _sample(2, "ROBOT-0001", _at(1, 10, 20), force=20, torque=2, temp=41, latency=6),
+    _sample(3, "ROBOT-0001", _at(1, 10, 59), force=30, torque=3, temp=42, latency=7),
+]
+R1_ARM2 = [_sample(4, "ROBOT-0001", _at(1, 10, 30), arm=2, force=50, torque=-4, temp=45, latency=9)]
+# R2: one sample at 10:00 and 14:00 for four days, motor temperature alternating 40 / 42
+# (8 baseline hours), then 50 degrees on March 5th at 10:00 -> an anomaly.
+R2_TEMPS = [40.0, 42.0] * 4
+R2_BASE = [
+    _sample(100 + i, "ROBOT-0002", _at(1 + i // 2, 10 if i % 2 == 0 else 14), temp=t)
+    for i, t in enumerate(R2_TEMPS)
+]
+R2_SPIKE = [_sample(200, "ROBOT-0002", _at(5, 10), temp=50.0)]
+# R3: only 5 baseline hours before a spike -> below MIN_BASELINE_HOURS, no anomaly.
+R3 = [_sample(300 + i, "ROBOT-0003", _at(1, 8 + i), temp=40.0 + (i % 2) * 2) for i in range(5)]
+R3 += [_sample(399, "ROBOT-0003", _at(1, 20), temp=90.0)]
+
+
+@pytest.fixture(scope="module")
+def rolled(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    root = tmp_path_factory.mktemp("processed")
+    _write(root, R1_ARM1 + R1_ARM2 + R2_BASE + R2_SPIKE + R3, "batch-1")
+    _write(root, [R1_ARM1[0]], "batch-1-resent")  # the same telemetry_id again
+    result = run_rollup(spark, root.as_uri())
+    return root, result
+
+
+def _table(root: Path, name: str) -> list[dict]:
+    part = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
+    return ds.dataset(root / name, format="parquet", partitioning=part).to_table().to_pylist()
+
+
+def _files(root: Path, name: str) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in (root / name).rglob("*.parquet")
+    }
+
+
+def test_hourly_aggregates_match_hand_computation(rolled) -> None:
+    # GIVEN robot 1's hour 10:00 on March 1st: arm 1 has 3 distinct samples (one re-sent),
+    # arm 2 one sample
+    root, _ = rolled
+    # WHEN the rollup ran THEN the hourly rows hold the hand-computed statistics
+    rows = {r["arm_id"]: r for r in _table(root, "telemetry_hourly") if r["robot_id"] == "ROBOT-0001"}
+    assert set(rows) == {1, 2}
+    arm1 = rows[1]
+    assert arm1["date"] == "2024-03-01"
+    assert arm1["hour"] == _at(1, 10)
+    assert arm1["sample_count"] == 3
+    assert (arm1["force_newtons_min"], arm1["force_newtons_avg"], arm1["force_newtons_max"]) == (10, 20, 30)
+    assert arm1["force_newtons_stddev"] == pytest.approx(10.0)  # sqrt(((-10)^2 + 0 + 10^2) / 2)
+    assert (arm1["torque_nm_min"], arm1["torque_nm_avg"], arm1["torque_nm_max"]) == (1, 2, 3)
+    assert arm1["torque_nm_stddev"] == pytest.approx(1.0)
+    assert arm1["motor_temp_c_avg"] == pytest.approx(41.0)
+    assert arm1["motor_temp_c_stddev"] == pytest.approx(1.0)
+    assert (arm1["latency_ms_min"], arm1["latency_ms_max"]) == (5, 7)
+    assert arm1["latency_ms_p95"] == pytest.approx(6.9)  # 6 + 0.9 * (7 - 6), linear interpolation
+    assert arm1["error_count"] == 1
+    arm2 = rows[2]
+    assert arm2["sample_count"] == 1
+    assert arm2["force_newtons_avg"] == 50 and arm2["torque_nm_min"] == -4
+    assert arm2["force_newtons_stddev"] is None  # one sample: no sample stddev
+    assert arm2["latency_ms_p95"] == 9 and arm2["error_count"] == 0
+
+
+def test_output_schema_is_the_contract(rolled) -> None:
+    root, _ = rolled
+    for name in ("telemetry_hourly", "telemetry_anomalies"):
+        schema = pq.read_schema(next((root / name).rglob("*.parquet")))
+        expected = [(c.name, arrow_type(c.dtype)) for c in LAKE_TABLES[name].columns if c.name != "date"]
+        assert [(f.name, f.type) for f in schema] == expected
+
+
+def test_anomaly_rule(rolled) -> None:
+    # GIVEN robot 2: 8 baseline hours of 40/42 degrees then 50 degrees; robot 3: a 90-degree
+    # spike after only 5 baseline hours
+    root, _ = rolled
+    # WHEN the rollup ran
+    anomalies = _table(root, "telemetry_anomalies")
+    # THEN exactly one anomaly: robot 2's motor temperature, z = (50 - 41) / stdev(baseline)
+    mean, sd = statistics.mean(R2_TEMPS), statistics.stdev(R2_TEMPS)
+    assert (mean, sd) == (41.0, pytest.approx(math.sqrt(8 / 7)))
+    assert len(anomalies) == 1
+    row = anomalies[0]
+    assert (row["robot_id"], row["hour"], row["metric"], row["date"]) == (
+        "ROBOT-0002", _at(5, 10), "motor_temp_c_avg", "2024-03-05")
+    assert row["value"] == 50.0
+    assert row["baseline_mean"] == pytest.approx(mean)
+    assert row["baseline_stddev"] == pytest.approx(sd)
+    assert row["z_score"] == pytest.approx((50 - mean) / sd)
+    assert MIN_BASELINE_HOURS > 5  # why robot 3's spike is not flagged
+
+
+def test_one_file_per_partition_and_every_date_rolled(rolled) -> None:
+    root, result = rolled
+    assert result.hourly_dates == ("2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04", "2024-03-05")
+    per_partition: dict[str, int] = {}
+    for rel in _files(root, "telemetry_hourly"):
+        per_partition[rel.split("/")[1]] = per_partition.get(rel.split("/")[1], 0) + 1
+    assert per_partition == {f"date=2024-03-0{d}": 1 for d in range(1, 6)}
+
+
+def test_second_run_changes_nothing(spark, rolled, tmp_path: Path) -> None:
+    # GIVEN a rolled-up lake (copied with its modification times)
+    root = tmp_path / "lake"
+    shutil.copytree(rolled[0], root, copy_function=shutil.copy2)
+    before = {t: _files(root, t) for t in ("telemetry_hourly", "telemetry_anomalies")}
+    # WHEN the job runs again with no new input
+    result = run_rollup(spark, root.as_uri())
+    # THEN it recomputes nothing and no output file changes
+    assert (result.hourly_dates, result.anomaly_dates) == ((), ())
+    assert {t: _files(root, t) for t in before} == before
+
+
+def test_new_and_rewritten_dates_recompute_only_what_depends_on_them(spark, rolled, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(rolled[0], root, copy_function=shutil.copy2)
+    hourly_before = _files(root, "telemetry_hourly")
+    # GIVEN a new day (March 6th) for robot 2
+    _write(root, [_sample(500, "ROBOT-0002", _at(6, 10), temp=41.0)], "batch-2")
+    # WHEN the job runs THEN only that hourly date is recomputed, older partitions untouched
+    result = run_rollup(spark, root.as_uri())
+    assert result.hourly_dates == ("2024-03-06",)
+    assert result.anomaly_dates == ("2024-03-06",)
+    after = _files(root, "telemetry_hourly")
+    assert {k: v for k, v in after.items() if "2024-03-06" not in k} == hourly_before
+    assert sum("2024-03-06" in k for k in after) == 1
+
+    # GIVEN March 1st rewritten: robot 2's 10:00 sample now reads 41 degrees
+    anomalies_before = _files(root, "telemetry_anomalies")
+    hourly_before = _files(root, "telemetry_hourly")
+    folder = root / "procedure_telemetry" / "date=2024-03-01" / "robot_id=ROBOT-0002"
+    shutil.rmtree(folder)
+    rewritten = [dict(R2_BASE[0], motor_temp_c=41.0), R2_BASE[1]]
+    _write(root, rewritten, "batch-1")
+    # WHEN the job runs
+    result = run_rollup(spark, root.as_uri())
+    # THEN March 1st's hourly partition and the anomaly partitions of March 1st..8th (those
+    # present in the lake: up to the 6th) are recomputed; other hourly partitions untouched
+    assert result.hourly_dates == ("2024-03-01",)
+    assert result.anomaly_dates == tuple(f"2024-03-0{d}" for d in range(1, 7))
+    after = _files(root, "telemetry_hourly")
+    assert {k: v for k, v in after.items() if "2024-03-01" not in k} == {
+        k: v for k, v in hourly_before.items() if "2024-03-01" not in k}
+    assert _files(root, "telemetry_anomalies").keys() != anomalies_before.keys()  # rewritten file
+    temps = [41.0, *R2_TEMPS[1:]]
+    (row,) = _table(root, "telemetry_anomalies")
+    assert row["baseline_mean"] == pytest.approx(statistics.mean(temps))
+    assert row["z_score"] == pytest.approx((50 - statistics.mean(temps)) / statistics.stdev(temps))
+
+
+def test_removed_input_date_removes_its_outputs(spark, rolled, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(rolled[0], root, copy_function=shutil.copy2)
+    # GIVEN March 5th (the day of the anomaly) deleted from the input
+    shutil.rmtree(root / "procedure_telemetry" / "date=2024-03-05")
+    # WHEN the job runs THEN its hourly and anomaly partitions are gone
+    run_rollup(spark, root.as_uri())
+    assert not (root / "telemetry_hourly" / "date=2024-03-05").exists()
+    assert _table(root, "telemetry_anomalies") == []
+
+
+def test_anomaly_dependency_window_and_bad_dates(spark, tmp_path: Path) -> None:
+    assert anomaly_dates_for(["2024-02-28"]) == {
+        "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04",
+        "2024-03-05", "2024-03-06"}
+    with pytest.raises(RollupError, match="not YYYY-MM-DD"):
+        run_rollup(spark, tmp_path.as_uri(), changed_dates=["March 1st"])

@@ -26,13 +26,14 @@ def list_objects(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
 
 
 def sync_to_dir(s3: Any, bucket: str, dest: Path, index: dict[str, str], prefix: str = "") -> int:
-    """Download new/changed objects, delete local files gone from the bucket; returns downloads.
+    """Download new/changed objects, delete local files gone from the bucket; returns files changed.
 
     `index` (key -> ETag of the local copy) is updated in place.
     """
     remote = list_objects(s3, bucket, prefix)
     todo = [key for key, etag in remote.items() if index.get(key) != etag or not (dest / key).exists()]
-    for key in [k for k in index if k.startswith(prefix) and k not in remote]:
+    gone = [k for k in index if k.startswith(prefix) and k not in remote]
+    for key in gone:
         (dest / key).unlink(missing_ok=True)
         del index[key]
 
@@ -47,7 +48,7 @@ def sync_to_dir(s3: Any, bucket: str, dest: Path, index: dict[str, str], prefix:
         list(pool.map(fetch, todo))
     for key in todo:
         index[key] = remote[key]
-    return len(todo)
+    return len(todo) + len(gone)
 
 
 def md5_of(path: Path) -> str:

@@ -15,8 +15,9 @@ from local import ledger
 from local.console import Stages
 from local.engine import analytics_connection, database_url
 from local.errors import InputError
-from local.pipeline import RunOutcome, SparkStarter, run_pipeline
+from local.pipeline import RunOutcome, run_pipeline
 from local.rollup import run_local_rollup
+from local.spark import LazySpark
 from local.stack import LocalStack, running_stack_info
 from local.tabular import render
 from local.workdir import Workdir
@@ -156,7 +157,7 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
     stages = Stages()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops as cleanly as Ctrl-C
     stack = LocalStack(workdir, log=stages.say).start()
-    spark: SparkStarter | None = None
+    spark = LazySpark()
     worker: QueueWorker | None = None
     try:
         stages.say(up_banner(stack))
@@ -179,8 +180,7 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
                 dirty_since = time.monotonic()
                 continue
             if dirty_since is not None and time.monotonic() - dirty_since >= rollup_idle_seconds:
-                spark = spark or SparkStarter()
-                result = run_local_rollup(stack, spark.get())
+                result = run_local_rollup(stack, spark.get)
                 stack.persist()
                 stages.say(f"rollups refreshed ({result.uploaded} files); state saved")
                 dirty_since = None
@@ -191,6 +191,5 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
         stages.say("stopping: saving buckets and queues to the workdir ...")
         return 0
     finally:
-        if spark is not None:
-            spark.stop()
+        spark.stop()
         stack.stop()

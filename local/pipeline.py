@@ -19,9 +19,9 @@ from local.bucket_mirror import md5_of
 from local.console import Stages, progress
 from local.errors import InputError
 from local.ingest_handler import load_ingest_handler
-from local.resources import entity_of_key
+from local.resources import TELEMETRY_TABLE, entity_of_key
 from local.rollup import RollupResult, run_local_rollup
-from local.spark import local_spark_session
+from local.spark import LazySpark
 from local.stack import LocalStack
 from local.worker import QueueWorker, WorkerStats
 
@@ -52,23 +52,37 @@ def input_files(input_dir: Path) -> list[tuple[Path, str]]:
     return sorted(found, key=order)
 
 
-def upload_inputs(stack: LocalStack, files: list[tuple[Path, str]]) -> list[run_report.UploadedObject]:
+def plan_uploads(files: list[tuple[Path, str]]) -> list[run_report.UploadedObject]:
+    """Key and MD5 of each file (the ETag its single-part upload will get)."""
+    with ThreadPoolExecutor(_UPLOAD_THREADS) as pool:
+        md5s = list(pool.map(md5_of, [p for p, _ in files]))
+    return [run_report.UploadedObject(key, md5) for (_, key), md5 in zip(files, md5s, strict=True)]
+
+
+def new_telemetry_expected(
+    planned: list[run_report.UploadedObject], before: list[ledger.LedgerEntry]
+) -> bool:
+    """Whether some telemetry object is not already ingested (else the rollups have nothing new)."""
+    done = {(e.object_key, e.content_checksum.strip('"')) for e in before if e.finished}
+    return any(entity_of_key(o.key) == TELEMETRY_TABLE and (o.key, o.md5) not in done for o in planned)
+
+
+def upload_inputs(stack: LocalStack, files: list[tuple[Path, str]]) -> None:
     """PUT each file into the raw bucket (single-part, so the ETag is its MD5)."""
     bucket = stack.names.buckets["raw"]
     bar = progress(sum(p.stat().st_size for p, _ in files), "upload", unit="B")
     bar.unit_scale = True
     lock = threading.Lock()
 
-    def put(item: tuple[Path, str]) -> run_report.UploadedObject:
+    def put(item: tuple[Path, str]) -> None:
         path, key = item
         with path.open("rb") as fh:
             stack.s3.put_object(Bucket=bucket, Key=key, Body=fh)
         with lock:
             bar.update(path.stat().st_size)
-        return run_report.UploadedObject(key, md5_of(path))
 
     with bar, ThreadPoolExecutor(_UPLOAD_THREADS) as pool:
-        return list(pool.map(put, files))
+        list(pool.map(put, files))
 
 
 def process_queue(stack: LocalStack, retry_delay_seconds: int = 1) -> WorkerStats:
@@ -92,33 +106,6 @@ def process_queue(stack: LocalStack, retry_delay_seconds: int = 1) -> WorkerStat
             done[0] = stats.succeeded
 
         return worker.drain(on_batch=tick)
-
-
-class SparkStarter:
-    """Start the Spark JVM in the background while the ETL runs (it takes seconds)."""
-
-    def __init__(self) -> None:
-        self._session: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start, name="spark-start", daemon=True)
-        self._thread.start()
-
-    def _start(self) -> None:
-        try:
-            self._session = local_spark_session()
-        except BaseException as exc:  # re-raised in get()
-            self._error = exc
-
-    def get(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._session
-
-    def stop(self) -> None:
-        self._thread.join()
-        if self._session is not None:
-            self._session.stop()
 
 
 @dataclass
@@ -145,19 +132,24 @@ def collect_report(
 
 def run_pipeline(stack: LocalStack, input_dir: Path, stages: Stages, rollups: bool = True) -> RunOutcome:
     files = input_files(input_dir)
-    spark = SparkStarter() if rollups else None
+    spark = LazySpark()
     try:
         with psycopg.connect(stack.db.url) as conn:
             before = ledger.read_ledger(conn)
+        uploaded = plan_uploads(files)
+        if rollups and new_telemetry_expected(uploaded, before):
+            spark.prestart()  # the JVM starts while the ETL runs
         with stages.stage(f"upload {len(files)} files to s3://{stack.names.buckets['raw']}"):
-            uploaded = upload_inputs(stack, files)
+            upload_inputs(stack, files)
         with stages.stage("ingest (SQS -> Lambda handler -> RDS / Parquet / quarantine)"):
             stats = process_queue(stack)
             stages.say(f"    {stats.received} messages in {stats.batches} batches, {stats.retried} retried")
         result = None
-        if spark is not None:
+        if rollups:
             with stages.stage("Glue rollup job (Spark local mode)"):
-                result = run_local_rollup(stack, spark.get())
+                result = run_local_rollup(stack, spark.get)
+                if result.skipped:
+                    stages.say("    no new telemetry since the last rollup: nothing to do")
                 stages.say(
                     f"    {result.uploaded} rollup files published,"
                     f" {result.partitions_added} partitions added"
@@ -165,6 +157,5 @@ def run_pipeline(stack: LocalStack, input_dir: Path, stages: Stages, rollups: bo
         with stages.stage("report"):
             report, quarantine = collect_report(stack, uploaded, before)
     finally:
-        if spark is not None:
-            spark.stop()
+        spark.stop()
     return RunOutcome(report, stats, result, quarantine)

@@ -9,6 +9,7 @@ reconciled back into the processed bucket (uploads, deletions) and its Glue part
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class RollupResult:
     uploaded: int
     deleted: int
     partitions_added: int
+    skipped: bool = False  # no telemetry changed since the last rollup: Spark not started
 
 
 def load_rollup_job() -> Any:
@@ -76,12 +78,19 @@ def publish_table(stack: LocalStack, root: Path, table: str) -> tuple[int, int]:
     return uploaded, len(stale)
 
 
-def run_local_rollup(stack: LocalStack, spark: Any) -> RollupResult:
+def run_local_rollup(stack: LocalStack, spark: Callable[[], Any]) -> RollupResult:
+    """Mirror the telemetry, run the job, publish its tables; `spark()` is only called when needed.
+
+    When no telemetry file changed since the job last ran here (its state is in the mirror),
+    the job would find nothing to do, so Spark is not started at all.
+    """
     job = load_rollup_job()
-    stack.sync_bucket("processed", prefix=f"{TELEMETRY_TABLE}/")
+    changed = stack.sync_bucket("processed", prefix=f"{TELEMETRY_TABLE}/")
     root = stack.workdir.bucket_dir(stack.names.buckets["processed"])
+    if not changed and (root / STATE_PREFIX).exists():
+        return RollupResult(0, 0, 0, skipped=True)
     (root / TELEMETRY_TABLE).mkdir(parents=True, exist_ok=True)
-    job.run_rollup(spark, root.as_uri())
+    job.run_rollup(spark(), root.as_uri())
     uploaded = deleted = 0
     for table in (*LAKE_TABLES, STATE_PREFIX):
         up, gone = publish_table(stack, root, table)

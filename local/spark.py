@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,44 @@ def local_spark_session(app_name: str = "surgical-lake-rollup", cores: int = 2) 
     )
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+class LazySpark:
+    """One local session, started on first use or ahead of time in a background thread.
+
+    `prestart()` overlaps the JVM start-up (seconds) with other work; `get()` waits for it.
+    """
+
+    def __init__(self) -> None:
+        self._session: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def prestart(self) -> None:
+        if self._thread is None and self._session is None:
+            self._thread = threading.Thread(target=self._start, name="spark-start", daemon=True)
+            self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self._session = local_spark_session()
+        except BaseException as exc:  # re-raised by get()
+            self._error = exc
+
+    def get(self) -> Any:
+        if self._thread is None and self._session is None:
+            self._start()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._session
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._session is not None:
+            self._session.stop()
+            self._session = None

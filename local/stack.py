@@ -226,7 +226,7 @@ class LocalStack:
         self.workdir.write_json(self.workdir.s3_index_file, self._index)
 
     def sync_bucket(self, kind: str, prefix: str = "") -> int:
-        """Mirror one bucket (or a prefix of it) to the workdir now; returns downloads."""
+        """Mirror one bucket (or a prefix of it) to the workdir now; returns files added/changed/removed."""
         bucket = self.names.buckets[kind]
         n = bucket_mirror.sync_to_dir(
             self.s3, bucket, self.workdir.bucket_dir(bucket), self.bucket_index(kind), prefix

@@ -66,7 +66,7 @@ def test_rollup_reads_the_bucket_and_publishes_hourly_partitions(stack, spark):
         Body=_telemetry_parquet([(9, 0, 10.0), (9, 30, 20.0), (10, 5, 30.0)]),
     )
     # WHEN the job runs locally
-    result = run_local_rollup(stack, spark)
+    result = run_local_rollup(stack, lambda: spark)
     # THEN the bucket holds two hourly rows with the hand-computed statistics
     rows = _hourly_rows(stack)
     assert [(r["hour"].hour, r["sample_count"], r["force_newtons_avg"]) for r in rows] == [
@@ -77,7 +77,10 @@ def test_rollup_reads_the_bucket_and_publishes_hourly_partitions(stack, spark):
     parts = stack.glue.get_partitions(DatabaseName=stack.names.glue_database, TableName="telemetry_hourly")
     assert [p["Values"] for p in parts["Partitions"]] == [["2024-03-01"]]
     assert result.uploaded >= 1
-    # WHEN it runs again with no new telemetry THEN nothing is published or deleted
-    again = run_local_rollup(stack, spark)
+    # WHEN it runs again with no new telemetry
+    calls: list[str] = []
+    again = run_local_rollup(stack, lambda: calls.append("spark") or spark)
+    # THEN Spark is not even started, nothing is published or deleted, and the rows stay
+    assert again.skipped and calls == []
     assert (again.uploaded, again.deleted, again.partitions_added) == (0, 0, 0)
     assert len(_hourly_rows(stack)) == 2

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from html import escape
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
-_W, _H = 720, 280
-_L, _R, _T, _B = 64, 150, 30, 46  # margins: left axis, right legend, title, bottom labels
+_W, _H = 760, 310
+_L, _R, _T, _B = 64, 150, 40, 80  # margins: left axis, right legend, title, bottom labels
 
 
 def _nice_max(value: float) -> float:
@@ -62,10 +62,12 @@ def _legend(names: Sequence[str]) -> list[str]:
 
 
 def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
-    step = max(1, math.ceil(len(labels) / 8))
+    """At most ~10 labels, slanted so long names do not collide."""
+    step = max(1, math.ceil(len(labels) / 10))
+    y = _H - _B + 14
     return [
-        f'<text x="{x:.1f}" y="{_H - _B + 16}" font-size="10" text-anchor="middle">'
-        f"{escape(str(lab))[:12]}</text>"
+        f'<text x="{x:.1f}" y="{y}" font-size="10" text-anchor="end" transform="rotate(-30 {x:.1f} {y})">'
+        f"{escape(str(lab))[:22]}</text>"
         for i, (lab, x) in enumerate(zip(labels, xs, strict=True))
         if i % step == 0
     ]
@@ -134,9 +136,12 @@ def bar_chart(title: str, categories: Sequence[str], stacks: dict[str, Sequence[
     return "\n".join(parts)
 
 
-def sparkline(values: Sequence[float | None]) -> str:
-    """A one-line unicode trend for the terminal."""
+def sparkline(values: Sequence[float | None], width: int = 48) -> str:
+    """A one-line unicode trend for the terminal (averaged down to `width` characters)."""
     blocks = "▁▂▃▄▅▆▇█"
+    if len(values) > width:
+        buckets = [values[i * len(values) // width : (i + 1) * len(values) // width] for i in range(width)]
+        values = [(sum(p) / len(p)) if (p := [v for v in b if v is not None]) else None for b in buckets]
     present = [v for v in values if v is not None]
     if not present:
         return ""

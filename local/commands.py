@@ -166,7 +166,7 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
             queue_url=stack.queue_url,
             queue_arn=stack.names.queue_arn(stack.names.queue),
             region=stack.names.region,
-            handler=load_ingest_handler(stack.handler_env()),
+            handler=load_ingest_handler(stack.handler_env(), stack.lambda_log),
             batch_size=stack.cfg.ingest_batch_size,
             visibility_timeout=stack.cfg.ingest_queue_visibility_timeout_seconds,
             retry_delay_seconds=retry_delay_seconds,

@@ -37,6 +37,13 @@ def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def percent_stacks(stacks: dict[str, Sequence[float]]) -> dict[str, list[float]]:
+    """Each category's parts as percentages of its total (so small entities stay visible)."""
+    n = len(next(iter(stacks.values()), []))
+    totals = [sum(vals[i] for vals in stacks.values()) or 1.0 for i in range(n)]
+    return {name: [100.0 * v / t for v, t in zip(vals, totals, strict=True)] for name, vals in stacks.items()}
+
+
 def _figure(svg: str, caption: str) -> str:
     return f'<figure class="chart">{svg}<figcaption class="muted">{escape(caption)}</figcaption></figure>'
 
@@ -67,11 +74,13 @@ def render_report(
         parts.append(
             _figure(
                 bar_chart(
-                    "Rows read per entity: loaded / parked / rejected",
+                    "Share of rows read per entity (%): loaded / parked / rejected",
                     quality.entities,
-                    {"loaded": quality.loaded, "parked": quality.parked, "rejected": quality.rejected},
+                    percent_stacks(
+                        {"loaded": quality.loaded, "parked": quality.parked, "rejected": quality.rejected}
+                    ),
                 ),
-                "rows_in = loaded + parked + rejected for every object (ledger constraint)",
+                "rows_in = loaded + parked + rejected for every object (ledger constraint); counts below",
             )
         )
         parts.append(

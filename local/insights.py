@@ -31,10 +31,10 @@ class Trend:
     metric: str
     x_labels: list[str]
     series: dict[str, list[float | None]]
+    title: str = ""
 
-    @property
-    def title(self) -> str:
-        return f"{self.view}: {self.metric}"
+    def __post_init__(self) -> None:
+        self.title = self.title or f"{self.view}: {self.metric}"
 
 
 @dataclass
@@ -128,6 +128,53 @@ def _preferred_metric(metrics: Sequence[str]) -> str:
     return metrics[0]
 
 
+# The demo's main charts: (view, title, SQL returning x, series, value), aggregated over the
+# views' finer grain. A chart whose view or columns are missing is left out (see collect_trends).
+MAIN_TRENDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "v_procedure_volume_weekly",
+        "Procedures and emergencies per week",
+        "SELECT week_start, 'procedures', sum(procedures) FROM analytics.v_procedure_volume_weekly GROUP BY 1"
+        " UNION ALL SELECT week_start, 'emergencies', sum(emergencies)"
+        " FROM analytics.v_procedure_volume_weekly GROUP BY 1",
+    ),
+    (
+        "v_outcome_trend_monthly",
+        "Outcome rates per month (all procedure types)",
+        "SELECT month_start, m.name, sum(m.rate * outcomes) / sum(outcomes)"
+        " FROM analytics.v_outcome_trend_monthly,"
+        " LATERAL (VALUES ('success', success_rate), ('complication', complication_rate),"
+        " ('readmission', readmission_rate)) AS m(name, rate) GROUP BY 1, 2",
+    ),
+    (
+        "v_robot_utilization_daily",
+        "Fleet utilization per day (mean over active robots)",
+        "SELECT day, 'utilization', avg(utilization) FROM analytics.v_robot_utilization_daily GROUP BY 1",
+    ),
+    (
+        "v_telemetry_health_daily",
+        "Telemetry health per day: errors per 1,000 samples (fleet)",
+        "SELECT day, 'errors per 1k samples', 1000.0 * sum(errors) / nullif(sum(samples), 0)"
+        " FROM analytics.v_telemetry_health_daily GROUP BY 1",
+    ),
+)
+RECONCILIATION_VIEW = "v_ingest_reconciliation"
+
+
+def trend_from_long(view: str, title: str, rows: Sequence[Sequence[Any]]) -> Trend | None:
+    """A Trend from (x, series, value) rows; None when there is nothing to draw."""
+    rows = [r for r in rows if r[0] is not None]
+    if not rows:
+        return None
+    x_values = sorted({r[0] for r in rows})
+    pos = {v: i for i, v in enumerate(x_values)}
+    series: dict[str, list[float | None]] = {}
+    for x, name, value in rows:
+        vals = series.setdefault(str(name), [None] * len(x_values))
+        vals[pos[x]] = None if value is None else float(value)
+    return Trend(view, title, [_label(v) for v in x_values], series, title=title)
+
+
 def analytics_views(con: Any) -> list[str]:
     rows = con.execute(
         "SELECT table_name FROM information_schema.tables"
@@ -144,16 +191,33 @@ def view_rows(con: Any, view: str) -> tuple[list[str], list[tuple[Any, ...]]]:
 def collect_trends(
     con: Any, limit: int = 8
 ) -> tuple[list[Trend], dict[str, tuple[list[str], list[tuple[Any, ...]]]]]:
-    """Trends from every analytics view (up to `limit`), and the raw rows of the non-trend views."""
+    """The main trend charts, and the reconciliation view's rows.
+
+    Falls back to trends detected in any analytics view when none of MAIN_TRENDS runs (the
+    views are another part's and may be renamed).
+    """
+    import duckdb
+
+    views = analytics_views(con)
     trends: list[Trend] = []
-    tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
-    for view in analytics_views(con):
-        columns, rows = view_rows(con, view)
-        trend = trend_from_rows(view, columns, rows)
-        if trend and len(trends) < limit:
+    for view, title, sql in MAIN_TRENDS:
+        if view not in views:
+            continue
+        try:
+            trend = trend_from_long(view, title, con.execute(sql).fetchall())
+        except duckdb.Error:
+            continue
+        if trend:
             trends.append(trend)
-        elif not trend:
-            tables[view] = (columns, rows[:50])
+    if not trends:
+        for view in views:
+            trend = trend_from_rows(view, *view_rows(con, view))
+            if trend and view != RECONCILIATION_VIEW and len(trends) < limit:
+                trends.append(trend)
+    tables = {}
+    if RECONCILIATION_VIEW in views:
+        columns, rows = view_rows(con, RECONCILIATION_VIEW)
+        tables[RECONCILIATION_VIEW] = (columns, rows[:50])
     return trends, tables
 
 

@@ -87,7 +87,7 @@ def upload_inputs(stack: LocalStack, files: list[tuple[Path, str]]) -> None:
 
 def process_queue(stack: LocalStack, retry_delay_seconds: int = 1) -> WorkerStats:
     """Run the real ingest handler over the queue until it is drained."""
-    handler = load_ingest_handler(stack.handler_env())
+    handler = load_ingest_handler(stack.handler_env(), stack.lambda_log)
     worker = QueueWorker(
         sqs=stack.sqs,
         queue_url=stack.queue_url,

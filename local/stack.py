@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -164,6 +165,11 @@ class LocalStack:
     def glue(self) -> Any:
         return self.client("glue")
 
+    @property
+    def lambda_log(self) -> Path:
+        """Where the ingest function's output (JSON logs, EMF metrics) goes, as CloudWatch would keep it."""
+        return self.workdir.state_dir / "ingest-lambda.log"
+
     def handler_env(self) -> dict[str, str]:
         """The ingest Lambda's environment (docs/interfaces.md), pointed at the local stack."""
         return {
@@ -179,9 +185,8 @@ class LocalStack:
             "AWS_REGION": self.names.region,
             "POWERTOOLS_SERVICE_NAME": "ingest",
             "POWERTOOLS_METRICS_NAMESPACE": "SurgicalLake",
-            "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("LAKE_HANDLER_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("LAKE_HANDLER_LOG_LEVEL", "INFO"),
         }
 
     # --- state -------------------------------------------------------------------------------

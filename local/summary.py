@@ -9,16 +9,14 @@ from local.insights import QualityNumbers, Trend
 from local.tabular import render
 
 
-def _trend_line(trend: Trend) -> str:
-    name, values = next(iter(trend.series.items()))
-    present = [v for v in values if v is not None]
-    if not present:
-        return f"  {trend.view}: no values"
-    label = trend.metric if len(trend.series) == 1 else f"{trend.metric} [{name}]"
-    return (
-        f"  {trend.view}: {label}\n    {sparkline(values)}  "
-        f"{trend.x_labels[0]} .. {trend.x_labels[-1]}: {present[0]:.3g} -> {present[-1]:.3g}"
-    )
+def _trend_lines(trend: Trend, max_series: int = 3) -> list[str]:
+    lines = [f"  {trend.title}   (analytics.{trend.view}, {trend.x_labels[0]} .. {trend.x_labels[-1]})"]
+    width = max(len(name) for name in trend.series)
+    for name, values in list(trend.series.items())[:max_series]:
+        present = [v for v in values if v is not None]
+        if present:
+            lines.append(f"    {name:<{width}}  {sparkline(values)}  {present[0]:.3g} -> {present[-1]:.3g}")
+    return lines
 
 
 def summary_text(
@@ -40,5 +38,6 @@ def summary_text(
     out.append(render(["entity", "parent", "rows"], quality.parked_rows) if quality.parked_rows else "  none")
     if trends:
         out += ["", "trends:"]
-        out += [_trend_line(t) for t in trends[:max_trends]]
+        for trend in trends[:max_trends]:
+            out += _trend_lines(trend)
     return "\n".join(out)

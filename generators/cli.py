@@ -26,7 +26,8 @@ EPILOG = (
 scales (robots / maintenance logs / procedures / samples per procedure / days):
 """
     + "\n".join(
-        f"  {name:8s} {s.robots} / {s.maintenance_logs} / {s.procedures} / {s.samples_per_procedure} / {s.days}"
+        f"  {name:8s} {s.robots} / {s.maintenance_logs} / {s.procedures} / "
+        f"{s.samples_per_procedure} / {s.days}"
         for name, s in SCALES.items()
     )
     + """
@@ -133,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - began
         rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
         print(
-            f"wrote {summary.files} files ({summary.bytes / 1e6:.1f} MB) to {summary.out} in {elapsed:.1f} s: {rows}",
+            f"wrote {summary.files} files ({summary.bytes / 1e6:.1f} MB) to {summary.out} "
+            f"in {elapsed:.1f} s: {rows}",
             file=sys.stderr,
         )
     return 0

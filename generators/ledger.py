@@ -69,6 +69,6 @@ class Ledger:
             "entities": {name: counts.as_manifest() for name, counts in self.entities.items()},
         }
         (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-        truth = sorted(self.truth, key=lambda t: (str(t["file"]), int(t["line"])))  # type: ignore[call-overload]
+        truth = sorted(self.truth, key=lambda t: (str(t["file"]), str(t["line"]).zfill(12)))
         lines = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in truth)
         (out / GROUND_TRUTH_FILE).write_text(lines)

@@ -59,21 +59,25 @@ def generate(opts: Options, out: Path, progress: bool | None = None) -> Summary:
 
 
 def _generate(opts: Options, out: Path, progress: bool | None) -> Summary:
-    world = build_world(opts)
-    ledger = Ledger()
-    tables = {
-        "surgical_robots": world.robots,
-        "surgical_procedures": world.procedures,
-        "procedure_outcomes": world.outcomes,
-        "robot_maintenance_logs": world.maintenance,
-    }
-    statuses: dict[str, dict[str, str]] = {}
-    for number, name in enumerate(LOAD_ORDER):  # parents first: children need their outcome
-        rng = np.random.default_rng([opts.seed, 9, number])
-        write_table(tables[name], out, opts, ledger, statuses, rng, np.random.default_rng([opts.seed, 11]))
-    expected = len(world.telemetry.start_ms) * opts.samples_per_procedure
     disable = None if progress is None else not progress  # None: only on a terminal
-    with tqdm(total=expected, unit="rows", unit_scale=True, desc="telemetry", disable=disable) as bar:
+    transactional = opts.robots + opts.maintenance_logs + 2 * opts.procedures
+    total = transactional + opts.procedures * opts.samples_per_procedure  # an upper bound for telemetry
+    with tqdm(total=total, unit="rows", unit_scale=True, desc="tables", disable=disable) as bar:
+        world = build_world(opts)
+        ledger = Ledger()
+        tables = {
+            "surgical_robots": world.robots,
+            "surgical_procedures": world.procedures,
+            "procedure_outcomes": world.outcomes,
+            "robot_maintenance_logs": world.maintenance,
+        }
+        statuses: dict[str, dict[str, str]] = {}
+        for number, name in enumerate(LOAD_ORDER):  # parents first: children need their outcome
+            rng = np.random.default_rng([opts.seed, 9, number])
+            write_table(tables[name], out, opts, ledger, statuses, rng, np.random.default_rng([opts.seed, 11]))
+            bar.update(len(tables[name].rows))
+        bar.total = transactional + len(world.telemetry.start_ms) * opts.samples_per_procedure
+        bar.set_description("telemetry")
         for rows in write_telemetry(world.telemetry, out, opts, ledger):
             bar.update(rows)
     ledger.write(out, opts)

@@ -8,6 +8,7 @@ errors grow more frequent over the `DRIFT_DAYS` before the failure.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,13 +18,15 @@ import pyarrow as pa
 from generators.catalog import BACKGROUND_ERRORS, DRIFT_ERRORS, FACILITIES
 from generators.timefmt import style_suffix
 from generators.transactional import TelemetryPlan
-from lake.contract import ENTITIES
+from lake.contract import ENTITIES, DType
 
 DRIFT_DAYS = 7
 DAY_MS = 86_400_000
+EPOCH_DATE = dt.date(1970, 1, 1)
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _ROBOT_SHIFT = 42  # robot index above the epoch-ms bits in a combined search key
-COLUMNS = list(ENTITIES["procedure_telemetry"].column_names)
+ENTITY = ENTITIES["procedure_telemetry"]
+COLUMNS = list(ENTITY.column_names)
 _ERROR_CODES = pl.Series([None, *BACKGROUND_ERRORS, *DRIFT_ERRORS], dtype=pl.String)  # index 0: no error
 
 
@@ -63,12 +66,22 @@ def _prefixed_ids(prefix: bytes, numbers: np.ndarray, width: int) -> np.ndarray:
     return np.hstack([head, digits.reshape(len(numbers), width)])
 
 
+def _hex4_table() -> np.ndarray:
+    """(65536, 4) ASCII hex of a little-endian uint16: the low byte's two digits first."""
+    values = np.arange(65_536)
+    low, high = values & 0xFF, values >> 8
+    return np.concatenate([_HEX2[low], _HEX2[high]], axis=1)
+
+
+_HEX4 = _hex4_table()
+
+
 def uuid4_strings(rng: np.random.Generator, n: int) -> pa.Array:
     """n random version-4 UUIDs as canonical lowercase text."""
     raw = np.frombuffer(rng.bytes(n * 16), dtype=np.uint8).reshape(n, 16).copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    hexed = _HEX2[raw].reshape(n, 32)
+    hexed = _HEX4[raw.view("<u2")].reshape(n, 32)
     out = np.empty((n, 36), dtype=np.uint8)
     out[:, [8, 13, 18, 23]] = ord("-")
     out[:, 0:8], out[:, 9:13], out[:, 14:18] = hexed[:, 0:8], hexed[:, 8:12], hexed[:, 12:16]
@@ -79,25 +92,26 @@ def uuid4_strings(rng: np.random.Generator, n: int) -> pa.Array:
 def iso_strings(local_ms: np.ndarray, suffix: np.ndarray, suffix_len: np.ndarray) -> pa.Array:
     """`YYYY-MM-DDTHH:MM:SS.mmm` + a per-row suffix (`Z`, `+02:00` or nothing), vectorized.
 
-    `suffix` is an (n, 6) uint8 matrix, `suffix_len` the used bytes of each row.
+    `local_ms` is epoch milliseconds already shifted to the wall clock to print; `suffix` an
+    (n, 6) uint8 matrix and `suffix_len` the used bytes of each row. Dates are formatted once per
+    distinct day, times of day with digit lookup tables.
     """
     days, ms = np.divmod(local_ms, DAY_MS)
-    z = days + 719_468  # civil-from-days (H. Hinnant), valid for the proleptic Gregorian calendar
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    secs, milli = np.divmod(ms, 1000)
+    first = int(days.min()) if len(days) else 0
+    span = (int(days.max()) - first + 1) if len(days) else 0
+    dates = np.array(
+        [list((EPOCH_DATE + dt.timedelta(days=first + d)).isoformat().encode()) for d in range(span)],
+        dtype=np.uint8,
+    ).reshape(span, 10)
+    ms32 = ms.astype(np.int32)
+    secs, milli = np.divmod(ms32, 1000)
+    minutes, sec = np.divmod(secs, 60)
+    hour, minute = np.divmod(minutes, 60)
     out = np.empty((len(local_ms), 29), dtype=np.uint8)
-    out[:, 0:2], out[:, 2:4] = _TWO[year // 100], _TWO[year % 100]
-    out[:, 5:7], out[:, 8:10] = _TWO[month], _TWO[day]
-    out[:, 11:13], out[:, 14:16], out[:, 17:19] = _TWO[secs // 3600], _TWO[secs // 60 % 60], _TWO[secs % 60]
+    out[:, 0:10] = dates[days - first]
+    out[:, 10], out[:, [13, 16]], out[:, 19] = ord("T"), ord(":"), ord(".")
+    out[:, 11:13], out[:, 14:16], out[:, 17:19] = _TWO[hour], _TWO[minute], _TWO[sec]
     out[:, 20:23] = _THREE[milli]
-    out[:, [4, 7]], out[:, 10], out[:, [13, 16]], out[:, 19] = ord("-"), ord("T"), ord(":"), ord(".")
     out[:, 23:29] = suffix
     return _ragged_strings(out, 23 + suffix_len)
 
@@ -181,16 +195,44 @@ def chunk_frame(plan: TelemetryPlan, procs: np.ndarray, spp: int, rng: np.random
             "error_code": _ERROR_CODES.gather(code_idx),
             "_t": t_ms,
         }
-    )
+    ).select([*COLUMNS, "_t"])
 
 
-def day_frames(
+def ndjson_lines(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The frame as NDJSON text: (bytes as uint8, offsets of each line's start plus the end).
+
+    Lines are assembled with one `concat_str` over the contract's columns (strings quoted,
+    nullable columns as `null`), which is faster than `write_ndjson` and gives the line
+    boundaries for free: `data[offsets[i]:offsets[i + 1]]` is row i with its newline.
+    Telemetry strings (ids, ISO timestamps, error codes) never need JSON escaping.
+    """
+    parts: list[pl.Expr] = []
+    for k, col in enumerate(ENTITY.columns):
+        text_like = col.dtype in (DType.STRING, DType.TIMESTAMP)
+        value = pl.col(col.name).cast(pl.String)
+        if text_like:
+            value = pl.concat_str(pl.lit('"'), value, pl.lit('"'))
+        if col.nullable:
+            value = pl.when(pl.col(col.name).is_null()).then(pl.lit("null")).otherwise(value)
+        parts += [pl.lit(("{" if k == 0 else ",") + f'"{col.name}":'), value]
+    parts.append(pl.lit("}\n"))
+    lines = frame.select(pl.concat_str(parts).alias("line")).to_series().to_arrow()
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    lines = lines.cast(pa.large_string())
+    _, offsets_buf, data_buf = lines.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    return np.frombuffer(data_buf, dtype=np.uint8), offsets
+
+
+def day_chunks(
     plan: TelemetryPlan, spp: int, seed: int, chunk_rows: int = 1_000_000
-) -> Iterator[tuple[int, pl.DataFrame]]:
-    """(UTC day number since the epoch, that day's samples in time order), day by day.
+) -> Iterator[tuple[pl.DataFrame, list[tuple[int, int, int]]]]:
+    """(frame in time order, [(UTC day number since the epoch, first row, end row)]) per chunk.
 
-    Procedures are taken in start order in chunks of about `chunk_rows` samples; samples of a
-    procedure that runs past midnight are carried into the next chunk's first day.
+    Procedures are taken in start order in chunks of about `chunk_rows` samples, so memory stays
+    bounded at any scale; samples of a procedure that runs past midnight are carried into the
+    next chunk, whose first day they belong to. Every yielded day is complete.
     """
     if spp == 0 or len(plan.start_ms) == 0:
         return
@@ -209,9 +251,11 @@ def day_frames(
             days.max() + 1 if last_chunk else plan.start_ms[by_start[first + per_chunk]] // DAY_MS
         )
         bounds = np.searchsorted(days, np.arange(days.min(), complete_before + 1), side="left")
-        for k, day in enumerate(range(int(days.min()), int(complete_before))):
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
-            if hi > lo:
-                yield day, frame.slice(lo, hi - lo)
+        spans = [
+            (day, int(bounds[k]), int(bounds[k + 1]))
+            for k, day in enumerate(range(int(days.min()), int(complete_before)))
+            if bounds[k + 1] > bounds[k]
+        ]
         cut = int(bounds[-1])
+        yield frame.slice(0, cut), spans
         carry = frame.slice(cut) if cut < frame.height else None

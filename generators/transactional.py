@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from faker import Faker
+from faker.providers.person.en_US import Provider as Person
 
 from generators.catalog import (
     COMPLEXITIES,
@@ -260,20 +261,32 @@ def _procedures(
     ortho_types = [i for i, t in enumerate(PROCEDURE_TYPES) if t.category == ORTHOPEDIC]
     soft_types = [i for i, t in enumerate(PROCEDURE_TYPES) if t.category != ORTHOPEDIC]
     weekdays = [d for d in range(opts.days) if (opts.start_date + dt.timedelta(days=d)).weekday() < 5]
-    cases: list[_Case] = []
-    for _ in range(n):
-        robot = int(rng.choice(opts.robots, p=busy))
-        types = ortho_types if robot_info["orthopedic"][robot] else soft_types
-        ptype = types[int(rng.integers(0, len(types)))]
-        emergency = bool(rng.random() < EMERGENCY_SHARE)
-        weights = np.array(PROCEDURE_TYPES[ptype].complexity_weights)
-        if emergency:
-            weights = weights * np.array([0.5, 1.0, 2.0])
-        complexity = int(rng.choice(3, p=weights / weights.sum()))
-        fac = int(robot_info["facility"][robot])
-        surgeon = fac * SURGEONS_PER_FACILITY + int(rng.integers(0, SURGEONS_PER_FACILITY))
-        day = int(rng.integers(0, opts.days)) if emergency else weekdays[int(rng.integers(0, len(weekdays)))]
-        cases.append(_Case(robot, ptype, complexity, emergency, surgeon, day, float(rng.random())))
+    robots = rng.choice(opts.robots, size=n, p=busy)
+    emergency = rng.random(n) < EMERGENCY_SHARE
+    pick = rng.random(n)
+    ortho = robot_info["orthopedic"][robots]
+    ptypes = np.where(
+        ortho,
+        np.array(ortho_types)[(pick * len(ortho_types)).astype(int)],
+        np.array(soft_types)[(pick * len(soft_types)).astype(int)],
+    )
+    weights = np.array([t.complexity_weights for t in PROCEDURE_TYPES])[ptypes]
+    weights = weights * np.where(emergency[:, None], [0.5, 1.0, 2.0], 1.0)  # emergencies run harder
+    cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    complexity = (rng.random(n)[:, None] > cumulative[:, :2]).sum(axis=1)
+    surgeons = robot_info["facility"][robots] * SURGEONS_PER_FACILITY + rng.integers(
+        0, SURGEONS_PER_FACILITY, n
+    )
+    days = np.where(
+        emergency, rng.integers(0, opts.days, n), np.array(weekdays)[rng.integers(0, len(weekdays), n)]
+    )
+    order_keys = rng.random(n)
+    cases = [
+        _Case(int(r), int(t), int(c), bool(e), int(s), int(d), float(k))
+        for r, t, c, e, s, d, k in zip(
+            robots, ptypes, complexity, emergency, surgeons, days, order_keys, strict=True
+        )
+    ]
     # Surgeons learn: their k-th case (in time order) is faster and safer than their first.
     seen: dict[int, int] = {}
     for case in sorted(cases, key=lambda c: (c.day, c.order_key)):
@@ -283,16 +296,14 @@ def _procedures(
     _schedule(cases, rng, robot_info, range_start)
     cases.sort(key=lambda c: (c.scheduled, c.robot))
     patients = _patients(opts, faker, rng, n)
+    returning = rng.random(n) < 0.15  # a returning patient, or the next one of the list
+    patient_pick = rng.integers(0, len(patients), n)
     procedures, outcomes = Table("surgical_procedures"), Table("procedure_outcomes")
     windows: list[tuple[int, int, int, int]] = []
     for num, case in enumerate(cases, start=1):
         fac = FACILITIES[int(robot_info["facility"][case.robot])]
         ptype = PROCEDURE_TYPES[case.ptype]
-        patient = (
-            patients[int(rng.integers(0, len(patients)))]
-            if rng.random() < 0.15
-            else patients[num % len(patients)]
-        )
+        patient = patients[int(patient_pick[num - 1]) if returning[num - 1] else num % len(patients)]
         procedures.rows.append(
             {
                 "procedure_id": procedure_id(num),
@@ -367,19 +378,39 @@ def _month(epoch_s: int) -> str:
     return dt.datetime.fromtimestamp(epoch_s, tz=dt.UTC).strftime("%Y-%m")
 
 
+def _weighted(table: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    names = np.array(list(table), dtype=object)
+    weights = np.array(list(table.values()), dtype=float)
+    return names, weights / weights.sum()
+
+
+# Faker's en_US name frequency tables, drawn from in one vectorized call per column.
+_FEMALE, _MALE, _LAST = (
+    _weighted(t) for t in (Person.first_names_female, Person.first_names_male, Person.last_names)
+)
+
+
 def _patients(opts: Options, faker: Faker, rng: np.random.Generator, n: int) -> list[tuple]:
     """(MRN, name, birth date, ZIP); fewer patients than cases, so some return for more surgery."""
     count = max(1, int(n * 0.8))
     mrns = rng.choice(90_000_000, size=count, replace=False) + 10_000_000
+    female = rng.random(count) < 0.5
+    first = np.where(
+        female, rng.choice(_FEMALE[0], size=count, p=_FEMALE[1]), rng.choice(_MALE[0], size=count, p=_MALE[1])
+    )
+    last = rng.choice(_LAST[0], size=count, p=_LAST[1])
+    ages = np.clip(rng.normal(58, 15, count), 18, 89.9)
+    very_old = rng.random(count) < 0.015  # Safe Harbor groups these as 90+
+    ages[very_old] = rng.uniform(90, 101, int(very_old.sum()))
+    no_name = rng.random(count) < 0.01
+    no_zip = rng.random(count) < 0.02
+    start = opts.start_date.toordinal()
     out = []
     for i in range(count):
-        age = float(np.clip(rng.normal(58, 15), 18, 89.9))
-        if rng.random() < 0.015:
-            age = float(rng.uniform(90, 101))  # Safe Harbor groups these as 90+
-        birth = opts.start_date - dt.timedelta(days=int(age * 365.25))
-        name = None if rng.random() < 0.01 else faker.name()
-        zip_code = None if rng.random() < 0.02 else faker.zipcode()
-        out.append((f"MRN{int(mrns[i]):08d}", name, birth.isoformat(), zip_code))
+        birth = dt.date.fromordinal(start - int(ages[i] * 365.25)).isoformat()
+        name = None if no_name[i] else f"{first[i]} {last[i]}"
+        zip_code = None if no_zip[i] else faker.zipcode()
+        out.append((f"MRN{int(mrns[i]):08d}", name, birth, zip_code))
     return out
 
 

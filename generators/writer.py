@@ -9,6 +9,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 Row = dict[str, object]
 
 
@@ -37,16 +39,16 @@ def json_line(row: Row) -> str:
     return json.dumps(row, separators=(",", ":"), ensure_ascii=False)
 
 
-def write_bytes(path: Path, data: bytes, compress: bool) -> int:
-    """Write `data` (gzip-compressed, reproducibly, when asked); returns the bytes written."""
+def write_bytes(path: Path, data: bytes | memoryview | np.ndarray, compress: bool) -> None:
+    """Write `data`, gzip-compressed when asked: no file name and mtime 0 in the gzip header, so the
+    same data always gives the same bytes; level 1, because generating fast matters more here."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if compress:
-        buf = io.BytesIO()
-        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
-            gz.write(data)
-        data = buf.getvalue()
-    path.write_bytes(data)
-    return len(data)
+    with path.open("wb") as fh:
+        if compress:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=1) as gz:
+                gz.write(data)
+        else:
+            fh.write(data)
 
 
 def file_key(entity: str, stem: str, extension: str, compress: bool) -> str:

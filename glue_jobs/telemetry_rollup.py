@@ -18,9 +18,10 @@ Incremental and idempotent: the job keeps a fingerprint (file names, sizes, modi
 times) of every input date partition in `<root>/_rollup_state/`. A run recomputes the hourly
 partitions of the dates whose fingerprint changed (new, rewritten or deleted inputs) and the
 anomaly partitions of those dates plus the 7 following dates (their baselines read the
-changed hours), overwrites exactly those partitions (dynamic partition overwrite; a date left
-with no rows has its partition removed) as one file each (compaction), then saves the new
-fingerprints. A second run finds nothing changed and writes nothing. Input partitions are the
+changed hours), replaces exactly those partitions (removes them, then writes with dynamic
+partition overwrite, so a date left with no rows disappears) as one file each (compaction),
+then saves the new fingerprints. A run that fails part-way saves no state, so the next run
+recomputes the same dates. A second run finds nothing changed and writes nothing. Input partitions are the
 UTC date of the sample `timestamp` (the ingest's layout), so an hour never spans two dates.
 
 Glue entry point (`python telemetry_rollup.py` inside Glue 5.0), job arguments:
@@ -210,24 +211,28 @@ class _Fs:
         if self.exists(*parts):
             self._fs.delete(self.path(*parts), True)
 
-    def partition_fingerprints(self, table: str) -> dict[str, str]:
-        """`date` -> digest of (relative path, size, mtime) of every data file under it."""
-        if not self.exists(table):
-            return {}
-        entries: dict[str, list[str]] = {}
-        files = self._fs.listFiles(self.path(table), True)
-        prefix = self.path(table).toString() + "/"
-        while files.hasNext():
-            status = files.next()
-            rel = status.getPath().toString()[len(prefix):] if status.getPath().toString().startswith(
-                prefix) else status.getPath().toString()
-            parts = rel.split("/")
-            if not parts[0].startswith("date=") or any(p.startswith(("_", ".")) for p in parts):
-                continue
-            entries.setdefault(parts[0][5:], []).append(
-                f"{rel}:{status.getLen()}:{status.getModificationTime()}"
-            )
-        return {d: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest() for d, v in entries.items()}
+
+def partition_fingerprints(spark: SparkSession, fs: _Fs, table: str) -> dict[str, str]:
+    """`date` -> digest of (relative path, size, mtime) of every Parquet file under `date=`.
+
+    The listing runs inside Spark (the `binaryFile` source reads only file metadata when its
+    content column is not selected), so it costs one job, not one round-trip per file.
+    """
+    if not fs.exists(table):
+        return {}
+    files = (
+        spark.read.format("binaryFile")
+        .option("pathGlobFilter", "*.parquet")
+        .load(fs.path(table).toString())
+    )
+    if "date" not in files.columns:
+        return {}
+    entries: dict[str, list[str]] = {}
+    for row in files.select(F.col("date").cast("string").alias("date"), "path", "length",
+                            "modificationTime").collect():
+        relative = row["path"][row["path"].rfind("/date=") + 1:]  # stable when the root moves
+        entries.setdefault(row["date"], []).append(f"{relative}:{row['length']}:{row['modificationTime']}")
+    return {d: hashlib.sha256("\n".join(sorted(v)).encode()).hexdigest() for d, v in entries.items()}
 
 
 def _read_state(spark: SparkSession, fs: _Fs) -> dict[str, str]:
@@ -244,16 +249,14 @@ def _write_state(spark: SparkSession, fs: _Fs, fingerprints: dict[str, str]) -> 
 
 
 def _write_partitions(df: DataFrame, fs: _Fs, table: str, dates: set[str]) -> None:
-    """Overwrite exactly `dates`: one file per partition; dates without rows are removed."""
-    df = df.cache()
-    present = {r["date"] for r in df.select("date").distinct().collect()}
-    if present - dates:
-        raise RollupError(f"{table}: computed rows outside the requested dates {sorted(present - dates)}")
-    if present:
-        df.repartition("date").write.mode("overwrite").partitionBy("date").parquet(fs.path(table).toString())
-    for day in sorted(dates - present):
+    """Replace exactly `dates` with `df`'s rows, one file per partition.
+
+    The old partitions are removed first, so a date left without rows disappears; if the run
+    fails after that, the state is not saved and the next run recomputes the same dates.
+    """
+    for day in sorted(dates):
         fs.delete(table, f"date={day}")
-    df.unpersist()
+    df.repartition("date").write.mode("overwrite").partitionBy("date").parquet(fs.path(table).toString())
 
 
 def _read_partitions(spark: SparkSession, fs: _Fs, table: str, dates: Iterable[str]) -> DataFrame | None:
@@ -271,7 +274,7 @@ def run_rollup(spark: SparkSession, processed_root: str, changed_dates: Iterable
     """
     configure(spark)
     fs = _Fs(spark, processed_root.rstrip("/"))
-    current = fs.partition_fingerprints(TELEMETRY_DIR)
+    current = partition_fingerprints(spark, fs, TELEMETRY_DIR)
     previous = _read_state(spark, fs)
     if changed_dates is None:
         changed = {d for d in current.keys() | previous.keys() if current.get(d) != previous.get(d)}

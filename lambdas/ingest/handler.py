@@ -30,7 +30,8 @@ from lambdas.ingest.source import ObjectRef
 
 logger = Logger(service="ingest")
 metrics = Metrics(namespace="SurgicalLake", service="ingest")
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failure as a batchItemFailure, also when all failed (same retry, no error spam).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _SECRET_MAX_AGE = 300
 _state: dict[str, Any] = {}

@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -67,16 +67,20 @@ class PartitionedWriter:
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        dates = pc.strftime(table.column("timestamp"), format="%Y-%m-%d")
-        combined = pc.dictionary_encode(pc.binary_join_element_wise(dates, table.column("robot_id"), "|"))
-        if isinstance(combined, pa.ChunkedArray):
-            combined = combined.combine_chunks()
-        codes = combined.indices.to_numpy()
+        # Integer partition codes (UTC day * robots + robot) sort far faster than joined strings.
+        ms = pc.cast(pc.cast(table.column("timestamp"), pa.timestamp("ms")), pa.int64()).to_numpy()
+        days = ms // 86_400_000
+        robots = pc.dictionary_encode(table.column("robot_id")).combine_chunks()
+        robot_codes = robots.indices.to_numpy().astype(np.int64)
+        codes = (days - days.min()) * len(robots.dictionary) + robot_codes
         order = np.argsort(codes, kind="stable")
         ordered = table.take(pa.array(order)).select([c.name for c in self.columns])
-        cuts = np.flatnonzero(np.diff(codes[order])) + 1
+        sorted_codes = codes[order]
+        cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
         for start, stop in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(order)])), strict=True):
-            date, robot = combined.dictionary[codes[order[start]]].as_py().split("|", 1)
+            first = order[start]
+            date = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=int(days[first]))).strftime("%Y-%m-%d")
+            robot = robots.dictionary[robot_codes[first]].as_py()
             self._add((date, robot), ordered.slice(start, stop - start))
         while self._buffered > _BUFFER_ROWS:
             self._flush(max(self.partitions.values(), key=lambda p: p.pending_rows))

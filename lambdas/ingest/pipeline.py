@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -50,12 +51,11 @@ class Outcome:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-def _rows(deps: Deps, obj: source.SourceObject, route: routing.Route, sink: RejectSink,
-          counts: Counts, reasons: dict[str, int]) -> Iterator[pa.Table]:
-    """Valid, pseudonymized rows of the object in batches; rejects go to the sink as they come."""
+def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, sink: RejectSink,
+               counts: Counts, reasons: dict[str, int]) -> Iterator[pa.Table]:
+    """Valid, pseudonymized rows of decompressed bytes, in batches; rejects go to the sink as they come."""
     entity = route.entity
     seen = SeenKeys()
-    chunks = source.decompressed_chunks(source.raw_chunks(deps.s3, obj.ref), route.gzip)
     for raw in reader.read(chunks, entity, route.format):
         counts.rows_in += raw.table.num_rows + len(raw.malformed)
         if raw.malformed:
@@ -65,7 +65,7 @@ def _rows(deps: Deps, obj: source.SourceObject, route: routing.Route, sink: Reje
         if raw.table.num_rows == 0:
             continue
         checked = validate(raw.table, raw.lines, entity, seen)
-        stored = pseudonymize(checked.table, entity, deps.hmac_key)
+        stored = pseudonymize(checked.table, entity, hmac_key)
         rejected = checked.rejected
         if rejected.any():
             sink.add_rows(checked.raw, stored, checked.lines, checked.reasons, rejected)
@@ -78,9 +78,10 @@ def _rows(deps: Deps, obj: source.SourceObject, route: routing.Route, sink: Reje
         raise ObjectRejected("empty_object")
 
 
-def _load_rds(conn: psycopg.Connection, entity: Entity, obj: source.SourceObject,
-              batches: Iterator[pa.Table], counts: Counts) -> None:
-    with rds_loader.staging(conn, entity, obj.ref.key, obj.last_modified) as stager:
+def load_rds(conn: psycopg.Connection, entity: Entity, src_key: str, src_modified: datetime,
+             batches: Iterator[pa.Table], counts: Counts) -> None:
+    """Stage every batch through one COPY, then park/upsert/unpark (inside the caller's transaction)."""
+    with rds_loader.staging(conn, entity, src_key, src_modified) as stager:
         for table in batches:
             stager.write(table)
     result = rds_loader.load_staged(conn, entity)
@@ -121,9 +122,10 @@ def _load(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, upload
     counts = outcome.counts
     sink = RejectSink(obj.ref.key, route.entity)
     try:
-        batches = _rows(deps, obj, route, sink, counts, outcome.reasons)
+        chunks = source.decompressed_chunks(source.raw_chunks(deps.s3, obj.ref), route.gzip)
+        batches = valid_rows(chunks, route, deps.hmac_key, sink, counts, outcome.reasons)
         if route.entity.landing is Landing.RDS:
-            _load_rds(conn, route.entity, obj, batches, counts)
+            load_rds(conn, route.entity, obj.ref.key, obj.last_modified, batches, counts)
         else:
             outcome.error = _load_lake(deps, conn, route.entity, obj, batches, counts, uploaded)
         sink.upload(deps.s3, deps.config.quarantine_bucket)

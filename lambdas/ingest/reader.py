@@ -89,11 +89,12 @@ def _lines(block: bytes, first_line: int, blank_is_empty: bool) -> _Lines:
     ends = newlines.copy()
     has_cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
     ends[has_cr] -= 1
+    keep = ends > starts
     if blank_is_empty:
-        solid = np.concatenate(([0], np.cumsum(~_WHITESPACE[arr], dtype=np.int64)))
-        keep = solid[ends] - solid[starts] > 0
-    else:
-        keep = ends > starts
+        # A line is blank when it holds only whitespace; only lines starting with whitespace can be.
+        suspects = np.flatnonzero(keep & _WHITESPACE[arr[np.minimum(starts, len(arr) - 1)]])
+        for i in suspects:
+            keep[i] = bool(block[starts[i]:ends[i]].strip())
     numbers = np.arange(first_line, first_line + len(starts), dtype=np.int64)
     return _Lines(starts[keep], ends[keep], numbers[keep])
 

@@ -85,12 +85,14 @@ class SeenKeys:
             data = pc.binary_join_element_wise(values, "").cast(pa.binary())  # contiguous copy
             buf = np.frombuffer(data.buffers()[2], dtype=f"S{width}",
                                 count=len(values), offset=data.offset * width)
-            _, first_idx = np.unique(buf, return_index=True)
+            codes = pc.index_in(values, value_set=pc.unique(values)).to_numpy()  # Arrow hashing
+            order = np.argsort(codes, kind="stable")
+            first_idx = order[np.concatenate(([True], np.diff(codes[order]) != 0))]
             within = np.ones(len(buf), dtype=bool)
             within[first_idx] = False
-            earlier = self._contains(buf)
-            dup[present] = within | earlier
-            new = np.unique(buf[~(within | earlier)])
+            dup[present] = within | self._contains(buf)
+            uniq = np.sort(buf[first_idx])
+            new = uniq[~self._contains(uniq)]
             if len(new):
                 self._runs.append(new)
             if len(self._runs) > 8:
@@ -108,10 +110,24 @@ class SeenKeys:
         return dup
 
 
+def _blank_to_null(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Empty or whitespace-only strings mean absent (no copy of the values)."""
+    blank = pc.or_(pc.equal(arr, ""), pc.utf8_is_space(arr))
+    return pc.if_else(blank, pa.scalar(None, pa.string()), arr)
+
+
 def _strings(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trimmed strings; empty means absent."""
     trimmed = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _try_cast(arr: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray | None:
+    """Arrow's strict cast when every present value parses (the common, clean case), else None."""
+    try:
+        return arr.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _parse_each(strings: pa.ChunkedArray, ok: np.ndarray, parse, target: pa.DataType) -> pa.Array:
@@ -133,15 +149,36 @@ def _iso_ts(value: str) -> datetime:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _fast_cast(arr: pa.ChunkedArray, col: Column) -> pa.ChunkedArray | None:
+    """Typed values when a plain cast accepts every value (timestamps: all with an offset)."""
+    if col.dtype is DType.TIMESTAMP:
+        cast = _try_cast(arr, pa.timestamp("ns", tz="UTC"))
+        return None if cast is None else cast.cast(arrow_type(col.dtype), safe=False)
+    if col.dtype is DType.FLOAT:
+        return _try_cast(arr, pa.float64())
+    if col.dtype is DType.INT:
+        return _try_cast(arr, pa.int64())
+    if col.dtype is DType.DATE:
+        return _try_cast(arr, pa.date32()) if _all_match(arr, _DATE) else None
+    return None
+
+
+def _all_match(arr: pa.ChunkedArray, pattern: str) -> bool:
+    matched = pc.match_substring_regex(arr, pattern)
+    return bool(pc.all(pc.or_kleene(matched, pc.is_null(arr))).as_py())
+
+
 def _coerce(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray, str]:
     """(typed values, mask of present values that failed to parse, reason for those)."""
     target = arrow_type(col.dtype)
+    clean = np.zeros(len(arr), bool)
     if col.dtype is DType.STRING:
-        return (_strings(arr) if arr.type == pa.string() else arr.cast(pa.string())), np.zeros(len(arr), bool), ""
+        return (_blank_to_null(arr) if arr.type == pa.string() else arr.cast(pa.string())), clean, ""
     if arr.type != pa.string():  # typed by the JSON reader
-        if col.dtype is DType.INT:
-            return arr, np.zeros(len(arr), bool), "bad_type"
-        return arr.cast(target), np.zeros(len(arr), bool), "bad_type"
+        return (arr if col.dtype is DType.INT else arr.cast(target)), clean, "bad_type"
+    fast = _fast_cast(_blank_to_null(arr), col)
+    if fast is not None:
+        return fast, clean, "bad_timestamp" if col.dtype in (DType.DATE, DType.TIMESTAMP) else "bad_type"
     strings = _strings(arr)
     present = _mask(pc.is_valid(strings))
     if col.dtype in (DType.FLOAT, DType.INT):

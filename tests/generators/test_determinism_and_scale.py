@@ -93,3 +93,10 @@ def test_default_scale_counts_and_variety(tmp_path: Path) -> None:
         col = header.split(",").index("procedure_type")
         types |= {r.split(",")[col] for r in rows}
     assert len(types) >= 30
+
+
+def test_gzip_header_has_no_name_and_no_time(tiny_dirty_ndjson_gz: Path) -> None:
+    # GIVEN a gzipped file of the generator
+    head = (tiny_dirty_ndjson_gz / "surgical_robots/robots.ndjson.gz").read_bytes()[:10]
+    # THEN the gzip header carries no file name (FLG bit 3) and a zero mtime: reproducible bytes
+    assert head[:2] == b"\x1f\x8b" and head[3] & 0x08 == 0 and head[4:8] == b"\x00\x00\x00\x00"

@@ -122,3 +122,18 @@ def test_a_blank_ndjson_line_is_not_a_row(tiny_dirty: Path) -> None:
     _, rows = read_lines(first)
     # THEN the blank line is skipped but still counted in the physical line numbers
     assert physical.count("") == 1 and len(rows) == len(physical) - 1
+
+
+@pytest.mark.parametrize("folder", ["tiny_dirty", "tiny_dirty_ndjson_gz"])
+def test_keys_never_repeat_across_files(folder: str, request: pytest.FixtureRequest) -> None:
+    # GIVEN every parsed row of every file (duplicates are injected within one file only)
+    out: Path = request.getfixturevalue(folder)
+    for name, entity in ENTITIES.items():
+        owner: dict[object, str] = {}
+        for path in entity_files(out, name):
+            for line in read_lines(path)[1]:
+                if line.row is None or entity.primary_key not in line.row:
+                    continue
+                key = line.row[entity.primary_key]
+                # THEN a key seen in another file is never seen again here
+                assert owner.setdefault(key, path.name) == path.name, (name, key)

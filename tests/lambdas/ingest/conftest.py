@@ -73,6 +73,10 @@ class Lake:
         with psycopg.connect(self.db_url) as conn:
             return conn.execute(sql, params).fetchall()
 
+    def query_exec(self, sql: str) -> None:
+        with psycopg.connect(self.db_url) as conn:
+            conn.execute(sql)
+
     def ledger(self) -> list[dict[str, Any]]:
         with psycopg.connect(self.db_url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
             return cur.execute("SELECT * FROM etl.ingest_ledger ORDER BY object_key, first_seen_at").fetchall()

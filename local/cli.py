@@ -18,6 +18,11 @@ WORKDIR_HELP = (
     f"default {DEFAULT_WORKDIR}"
 )
 
+WORKERS_HELP = (
+    "ingest worker processes (concurrent Lambda invocations); default: one per CPU core, "
+    "at most the function's reserved concurrency from cdk.json"
+)
+
 
 def _friendly(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Turn local-mode errors into one clear line and exit status 2."""
@@ -38,9 +43,8 @@ def _friendly(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 def _run(args: argparse.Namespace) -> int:
     from local.commands import cmd_run
 
-    return cmd_run(
-        Workdir.at(args.workdir), Path(args.input), Path(args.report_json) if args.report_json else None
-    )
+    report = Path(args.report_json) if args.report_json else None
+    return cmd_run(Workdir.at(args.workdir), Path(args.input), report, args.workers)
 
 
 @_friendly
@@ -68,7 +72,9 @@ def _up(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from local.demo import DemoOptions, cmd_demo
 
-    opts = DemoOptions(scale=args.scale, seed=args.seed, dirty_rate=args.dirty_rate, fresh=args.fresh)
+    opts = DemoOptions(
+        scale=args.scale, seed=args.seed, dirty_rate=args.dirty_rate, fresh=args.fresh, workers=args.workers
+    )
     return cmd_demo(Workdir.at(args.workdir), opts)
 
 
@@ -99,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dirty-rate", type=float, default=0.01, help="share of rows with an injected defect (default 0.01)"
     )
     demo.add_argument("--fresh", action="store_true", help="delete the workdir's previous local lake first")
+    demo.add_argument("--workers", type=int, help=WORKERS_HELP)
     demo.set_defaults(func=_demo)
 
     run = subparsers.add_parser(
@@ -118,6 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--report-json", help="write the run report (objects, tables, parked, quarantined_rows) here"
     )
+    run.add_argument("--workers", type=int, help=WORKERS_HELP)
     run.set_defaults(func=_run)
 
     up = subparsers.add_parser(

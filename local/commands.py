@@ -52,13 +52,13 @@ def record_run(
     )
 
 
-def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None) -> int:
+def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None, workers: int | None = None) -> int:
     stages = Stages()
     started = time.time()
     with stages.stage("start local stack (moto + PostgreSQL)"):
         stack = LocalStack(workdir, log=stages.say).start()
     try:
-        outcome = run_pipeline(stack, input_dir, stages)
+        outcome = run_pipeline(stack, input_dir, stages, workers=workers)
     finally:
         with stages.stage("stop local stack (state kept in workdir)"):
             stack.stop()

@@ -29,6 +29,7 @@ class DemoOptions:
     seed: int = 42
     dirty_rate: float = 0.01
     fresh: bool = False
+    workers: int | None = None
 
     def generator_argv(self, out: Path) -> list[str]:
         return [
@@ -60,7 +61,7 @@ def wipe(workdir: Workdir) -> None:
 def generate(input_dir: Path, opts: DemoOptions) -> bool:
     """Run `lake generate` into input_dir unless it already holds this exact data set."""
     marker = input_dir / "_demo_options.json"
-    wanted = {k: v for k, v in asdict(opts).items() if k != "fresh"}
+    wanted = {k: v for k, v in asdict(opts).items() if k in ("scale", "seed", "dirty_rate")}
     if marker.exists() and (input_dir / MANIFEST_FILE).exists() and json.loads(marker.read_text()) == wanted:
         return False
     if input_dir.exists():
@@ -87,7 +88,7 @@ def cmd_demo(workdir: Workdir, opts: DemoOptions) -> int:
     with stages.stage("start local stack (moto + PostgreSQL + migrations)"):
         stack = LocalStack(workdir, log=stages.say).start()
     try:
-        outcome = run_pipeline(stack, input_dir, stages)
+        outcome = run_pipeline(stack, input_dir, stages, workers=opts.workers)
         with stages.stage("analytics views (DuckDB)"):
             con = open_engine(stack.db.url, workdir)
             try:

@@ -5,6 +5,7 @@ Each step is a function so `lake demo`, `lake run` and `lake up` share them.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from local.resources import TELEMETRY_TABLE, entity_of_key
 from local.rollup import RollupResult, run_local_rollup
 from local.spark import LazySpark
 from local.stack import LocalStack
-from local.worker import QueueWorker, WorkerStats
+from local.worker import WorkerStats
+from local.worker_pool import WorkerSpec, drain_in_parallel
 
 _UPLOAD_THREADS = 4
 
@@ -85,27 +87,46 @@ def upload_inputs(stack: LocalStack, files: list[tuple[Path, str]]) -> None:
         list(pool.map(put, files))
 
 
-def process_queue(stack: LocalStack, retry_delay_seconds: int = 1) -> WorkerStats:
-    """Run the real ingest handler over the queue until it is drained."""
-    handler = load_ingest_handler(stack.handler_env(), stack.lambda_log)
-    worker = QueueWorker(
-        sqs=stack.sqs,
+def worker_spec(stack: LocalStack, retry_delay_seconds: int = 1) -> WorkerSpec:
+    return WorkerSpec(
+        env=stack.handler_env(),
+        log_file=stack.lambda_log,
+        endpoint=stack.endpoint,
+        region=stack.names.region,
         queue_url=stack.queue_url,
         queue_arn=stack.names.queue_arn(stack.names.queue),
-        region=stack.names.region,
-        handler=handler,
         batch_size=stack.cfg.ingest_batch_size,
         visibility_timeout=stack.cfg.ingest_queue_visibility_timeout_seconds,
         retry_delay_seconds=retry_delay_seconds,
     )
-    with progress(worker.pending(), "ingest", unit="msg") as bar:
-        done = [0]
 
-        def tick(stats: WorkerStats) -> None:
-            bar.update(stats.succeeded - done[0])
-            done[0] = stats.succeeded
 
-        return worker.drain(on_batch=tick)
+def default_workers(stack: LocalStack) -> int:
+    """One process per core, at most the function's reserved concurrency."""
+    return max(1, min(os.cpu_count() or 1, stack.cfg.ingest_reserved_concurrency))
+
+
+def process_queue(stack: LocalStack, workers: int = 1) -> WorkerStats:
+    """Run the real ingest handler over the queue until it is drained (in `workers` processes)."""
+    spec = worker_spec(stack)
+    if workers <= 1:
+        worker = spec.worker(load_ingest_handler(spec.env, spec.log_file))
+        with progress(worker.pending(), "ingest", unit="msg") as bar:
+            done = [0]
+
+            def tick(stats: WorkerStats) -> None:
+                bar.update(stats.succeeded - done[0])
+                done[0] = stats.succeeded
+
+            return worker.drain(on_batch=tick)
+    total = spec.worker(handler=lambda event, context: None).pending()
+    with progress(total, f"ingest ({workers} workers)", unit="msg") as bar:
+
+        def show(pending: int) -> None:
+            bar.n = max(0, total - pending)
+            bar.refresh()
+
+        return drain_in_parallel(spec, workers, on_progress=show)
 
 
 @dataclass
@@ -130,7 +151,9 @@ def collect_report(
     return run_report.build_report(objects, rds, lake, parked, quarantine.rows), quarantine
 
 
-def run_pipeline(stack: LocalStack, input_dir: Path, stages: Stages, rollups: bool = True) -> RunOutcome:
+def run_pipeline(
+    stack: LocalStack, input_dir: Path, stages: Stages, rollups: bool = True, workers: int | None = None
+) -> RunOutcome:
     files = input_files(input_dir)
     spark = LazySpark()
     try:
@@ -142,7 +165,7 @@ def run_pipeline(stack: LocalStack, input_dir: Path, stages: Stages, rollups: bo
         with stages.stage(f"upload {len(files)} files to s3://{stack.names.buckets['raw']}"):
             upload_inputs(stack, files)
         with stages.stage("ingest (SQS -> Lambda handler -> RDS / Parquet / quarantine)"):
-            stats = process_queue(stack)
+            stats = process_queue(stack, workers or default_workers(stack))
             stages.say(f"    {stats.received} messages in {stats.batches} batches, {stats.retried} retried")
         result = None
         if rollups:

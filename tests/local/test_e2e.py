@@ -31,6 +31,12 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SEED, DIRTY_RATE = "7", "0.05"
 PROCESSED = "surgical-lake-dev-processed-123456789012-us-east-1"
+QUERY = (
+    "SELECT (SELECT count(*) FROM surgical_robots) AS unqualified, (SELECT count(*) FROM rds.surgical_robots) AS rds,"
+    " (SELECT count(*) FROM rds_etl.ingest_ledger) AS ledger, (SELECT count(*) FROM lake.procedure_telemetry)"
+    " AS telemetry, (SELECT count(*) FROM lake.telemetry_hourly) AS hourly,"
+    " (SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics') AS views"
+)
 
 
 def lake(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -76,7 +82,9 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     demo = lake(
         "demo", "--workdir", str(work), "--scale", "tiny", "--seed", SEED, "--dirty-rate", DIRTY_RATE, env=env
     )
+    query = lake("query", QUERY, "--workdir", str(work), "--format", "json", env=env)
     return {
+        "query": json.loads(query.stdout),
         "root": root,
         "work": work,
         "manifest": json.loads((inp / "_manifest.json").read_text())["entities"],
@@ -189,3 +197,16 @@ def test_demo_on_the_same_workdir_reports_and_renders(e2e, tmp_path):
     if list((REPO / "sql" / "redshift").glob("*.sql")):
         lines = [m for m in marks if m["tag"] == "path" and m["width"] > 0]
         assert lines, "analytics views exist but no trend line was drawn"
+
+
+def test_query_sees_rds_lake_and_views_under_their_redshift_names(e2e):
+    # GIVEN `lake query` on the workdir after the runs
+    (row,) = e2e["query"]
+    manifest, tables = e2e["manifest"], e2e["r1"]["tables"]
+    # THEN RDS tables are visible unqualified and under rds./rds_etl., the lake under lake.
+    assert row["unqualified"] == row["rds"] == manifest["surgical_robots"]["loaded"]
+    assert row["ledger"] == len(e2e["r1"]["objects"])
+    assert row["telemetry"] == manifest["procedure_telemetry"]["loaded"]
+    assert row["hourly"] == tables["telemetry_hourly"]
+    # AND the analytics views exist when the repository defines them
+    assert (row["views"] > 0) == bool(list((REPO / "sql" / "redshift").glob("*_v_*.sql")))

@@ -15,7 +15,7 @@ from local import ledger
 from local.console import Stages
 from local.engine import analytics_connection, database_url
 from local.errors import InputError
-from local.pipeline import RunOutcome, run_pipeline
+from local.pipeline import RunOutcome, input_files, run_pipeline
 from local.rollup import run_local_rollup
 from local.spark import LazySpark
 from local.stack import LocalStack, running_stack_info
@@ -53,6 +53,7 @@ def record_run(
 
 
 def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None, workers: int | None = None) -> int:
+    input_files(input_dir)  # a bad --input fails before anything starts
     stages = Stages()
     started = time.time()
     with stages.stage("start local stack (moto + PostgreSQL)"):

@@ -17,7 +17,8 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid 
 table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}
 td,th{border:1px solid #e5e7eb;padding:.2rem .5rem}
 th{background:#f9fafb;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-figure{margin:1rem 0}svg{max-width:100%;height:auto;font-family:inherit}.muted{color:#6b7280;font-size:.85rem}
+figure{margin:1rem 0}.wide{overflow-x:auto}h3{font-size:1rem}
+svg{max-width:100%;height:auto;font-family:inherit}.muted{color:#6b7280;font-size:.85rem}
 """
 
 
@@ -110,6 +111,13 @@ def render_report(
     if quality.parked_rows:
         parts.append("<p>Parked rows still waiting for a parent:</p>")
         parts.append(html_table(["entity", "parent", "rows"], quality.parked_rows))
+    for view, (columns, rows) in view_tables.items():
+        parts.append(f"<h3>analytics.{escape(view)}</h3>")
+        parts.append(
+            f'<div class="wide">{html_table(columns, rows)}</div>'
+            if rows
+            else '<p class="muted">(no rows)</p>'
+        )
     parts.append("<h2>Trends (analytics views)</h2>")
     if not trends:
         parts.append('<p class="muted">No trend views found in the analytics schema.</p>')
@@ -117,9 +125,6 @@ def render_report(
         parts.append(
             _figure(line_chart(trend.title, trend.x_labels, trend.series), f"analytics.{trend.view}")
         )
-    for view, (columns, rows) in view_tables.items():
-        parts.append(f"<h2>analytics.{escape(view)}</h2>")
-        parts.append(html_table(columns, rows) if rows else '<p class="muted">(no rows)</p>')
     parts.append("<h2>Timings</h2>")
     parts.append(html_table(["stage", "seconds"], [(n, round(s, 1)) for n, s in timings]))
     parts.append("</body></html>")

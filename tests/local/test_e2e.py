@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 SEED, DIRTY_RATE = "7", "0.05"
 PROCESSED = "surgical-lake-dev-processed-123456789012-us-east-1"
 QUERY = (
-    "SELECT (SELECT count(*) FROM surgical_robots) AS unqualified, (SELECT count(*) FROM rds.surgical_robots) AS rds,"
+    "SELECT (SELECT count(*) FROM surgical_robots) AS unqualified,"
+    " (SELECT count(*) FROM rds.surgical_robots) AS rds,"
     " (SELECT count(*) FROM rds_etl.ingest_ledger) AS ledger, (SELECT count(*) FROM lake.procedure_telemetry)"
     " AS telemetry, (SELECT count(*) FROM lake.telemetry_hourly) AS hourly,"
     " (SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics') AS views"

@@ -2,7 +2,8 @@
 
 Each measurement runs in a fresh subprocess (so peak RSS is its own) and is repeated; the
 table shows the median. CPU seconds (user + system of that process) are printed too: on a
-shared machine wall-clock rates fall with the load, rows per CPU-second much less. Paths compared, all writing real files to a temporary folder:
+shared machine wall-clock rates fall with the load, rows per CPU-second much less. Paths
+compared, all writing real files to a temporary folder:
 
 - baseline: telemetry row by row with Faker (uuid4, numbers) and `json.dumps`, the naive way;
 - telemetry: the vectorized telemetry stage of `lake generate` alone (NumPy -> Arrow -> polars

@@ -75,15 +75,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     parser.add_argument(
-        "--seed", type=_non_negative, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output folder (created; an earlier run there is replaced, any other non-empty folder refused)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_non_negative,
+        default=DEFAULT_SEED,
+        metavar="N",
+        help=f"random seed (default {DEFAULT_SEED})",
     )
     parser.add_argument(
         "--scale", choices=list(SCALES), default="default", help="size preset (default: default)"
     )
     parser.add_argument(
-        "--procedures", type=_non_negative, metavar="N", help="override the number of procedures"
+        "--procedures",
+        type=_non_negative,
+        metavar="N",
+        help="override the number of procedures (and outcomes), 1..899999",
     )
     parser.add_argument(
         "--samples-per-procedure",

@@ -74,7 +74,9 @@ def _generate(opts: Options, out: Path, progress: bool | None) -> Summary:
         statuses: dict[str, dict[str, str]] = {}
         for number, name in enumerate(LOAD_ORDER):  # parents first: children need their outcome
             rng = np.random.default_rng([opts.seed, 9, number])
-            write_table(tables[name], out, opts, ledger, statuses, rng, np.random.default_rng([opts.seed, 11]))
+            write_table(
+                tables[name], out, opts, ledger, statuses, rng, np.random.default_rng([opts.seed, 11])
+            )
             bar.update(len(tables[name].rows))
         bar.total = transactional + len(world.telemetry.start_ms) * opts.samples_per_procedure
         bar.set_description("telemetry")

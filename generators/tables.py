@@ -15,7 +15,7 @@ import numpy as np
 from generators.defects import Defect, applicable_kinds, candidate_columns, corrupt, truncated_json
 from generators.ledger import Ledger
 from generators.options import Options
-from generators.transactional import Row, Table
+from generators.records import Row, Table
 from generators.writer import csv_line, csv_row_line, file_key, json_line, write_bytes
 from lake.contract import ENTITIES, Entity
 

@@ -16,8 +16,8 @@ import polars as pl
 import pyarrow as pa
 
 from generators.catalog import BACKGROUND_ERRORS, DRIFT_ERRORS, FACILITIES
+from generators.records import TelemetryPlan
 from generators.timefmt import style_suffix
-from generators.transactional import TelemetryPlan
 from lake.contract import ENTITIES, DType
 
 DRIFT_DAYS = 7
@@ -73,7 +73,19 @@ def _hex4_table() -> np.ndarray:
     return np.concatenate([_HEX2[low], _HEX2[high]], axis=1)
 
 
-_HEX4 = _hex4_table()
+_HEX4 = np.ascontiguousarray(_hex4_table()).view("<u4").ravel()  # uint16 -> its 4 hex digits as one word
+
+
+def _clock_table() -> np.ndarray:
+    """(86400, 8) ASCII `HH:MM:SS` for every second of a day."""
+    secs = np.arange(86_400)
+    out = np.empty((86_400, 8), dtype=np.uint8)
+    out[:, 0:2], out[:, 3:5], out[:, 6:8] = _TWO[secs // 3600], _TWO[secs // 60 % 60], _TWO[secs % 60]
+    out[:, [2, 5]] = ord(":")
+    return out
+
+
+_CLOCK = _clock_table()
 
 
 def uuid4_strings(rng: np.random.Generator, n: int) -> pa.Array:
@@ -81,7 +93,7 @@ def uuid4_strings(rng: np.random.Generator, n: int) -> pa.Array:
     raw = np.frombuffer(rng.bytes(n * 16), dtype=np.uint8).reshape(n, 16).copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    hexed = _HEX4[raw.view("<u2")].reshape(n, 32)
+    hexed = _HEX4[raw.view("<u2")].view(np.uint8).reshape(n, 32)
     out = np.empty((n, 36), dtype=np.uint8)
     out[:, [8, 13, 18, 23]] = ord("-")
     out[:, 0:8], out[:, 9:13], out[:, 14:18] = hexed[:, 0:8], hexed[:, 8:12], hexed[:, 12:16]
@@ -94,7 +106,7 @@ def iso_strings(local_ms: np.ndarray, suffix: np.ndarray, suffix_len: np.ndarray
 
     `local_ms` is epoch milliseconds already shifted to the wall clock to print; `suffix` an
     (n, 6) uint8 matrix and `suffix_len` the used bytes of each row. Dates are formatted once per
-    distinct day, times of day with digit lookup tables.
+    distinct day, times of day with lookup tables (every second of a day, every millisecond).
     """
     days, ms = np.divmod(local_ms, DAY_MS)
     first = int(days.min()) if len(days) else 0
@@ -103,14 +115,11 @@ def iso_strings(local_ms: np.ndarray, suffix: np.ndarray, suffix_len: np.ndarray
         [list((EPOCH_DATE + dt.timedelta(days=first + d)).isoformat().encode()) for d in range(span)],
         dtype=np.uint8,
     ).reshape(span, 10)
-    ms32 = ms.astype(np.int32)
-    secs, milli = np.divmod(ms32, 1000)
-    minutes, sec = np.divmod(secs, 60)
-    hour, minute = np.divmod(minutes, 60)
+    secs, milli = np.divmod(ms.astype(np.int32), 1000)
     out = np.empty((len(local_ms), 29), dtype=np.uint8)
     out[:, 0:10] = dates[days - first]
-    out[:, 10], out[:, [13, 16]], out[:, 19] = ord("T"), ord(":"), ord(".")
-    out[:, 11:13], out[:, 14:16], out[:, 17:19] = _TWO[hour], _TWO[minute], _TWO[sec]
+    out[:, 10], out[:, 19] = ord("T"), ord(".")
+    out[:, 11:19] = _CLOCK[secs]
     out[:, 20:23] = _THREE[milli]
     out[:, 23:29] = suffix
     return _ragged_strings(out, 23 + suffix_len)

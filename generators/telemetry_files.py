@@ -15,8 +15,8 @@ import polars as pl
 from generators.defects import Defect, applicable_kinds, candidate_columns, corrupt, truncated_json
 from generators.ledger import Ledger
 from generators.options import Options
+from generators.records import TelemetryPlan
 from generators.telemetry import day_chunks, ndjson_lines
-from generators.transactional import TelemetryPlan
 from generators.writer import file_key, json_line, write_bytes
 from lake.contract import ENTITIES
 

@@ -100,3 +100,17 @@ def test_gzip_header_has_no_name_and_no_time(tiny_dirty_ndjson_gz: Path) -> None
     head = (tiny_dirty_ndjson_gz / "surgical_robots/robots.ndjson.gz").read_bytes()[:10]
     # THEN the gzip header carries no file name (FLG bit 3) and a zero mtime: reproducible bytes
     assert head[:2] == b"\x1f\x8b" and head[3] & 0x08 == 0 and head[4:8] == b"\x00\x00\x00\x00"
+
+
+def test_start_date_moves_the_whole_range(tmp_path: Path) -> None:
+    # GIVEN a tiny run that starts on 2024-02-15 (a leap year; tiny covers 30 days)
+    out = run_generate(tmp_path / "shifted", "--scale", "tiny", "--start-date", "2024-02-15")
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    # THEN the manifest records it and every telemetry day file lies in (or just after) that range
+    assert manifest["generator"]["start_date"] == "2024-02-15"
+    days = [k.split("_")[-1].split(".")[0] for k in manifest["entities"]["procedure_telemetry"]["files"]]
+    assert days and min(days) >= "2024-02-15" and max(days) <= "2024-03-16"
+    assert {k.split("/")[1] for k in manifest["entities"]["surgical_procedures"]["files"]} <= {
+        "procedures_2024-02.csv",
+        "procedures_2024-03.csv",
+    }

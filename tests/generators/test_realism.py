@@ -137,3 +137,22 @@ def test_surgeons_get_faster_with_experience(fleet) -> None:
         seen[str(p["surgeon_id"])] += 1
     # THEN a surgeon's first cases take longer than their later ones
     assert mean(early) > 1.1 * mean(late)
+
+
+def test_no_procedure_runs_while_its_robot_is_in_the_workshop(fleet) -> None:
+    # GIVEN each robot's downtime windows [started_at, started_at + downtime_hours)
+    windows: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for m in fleet["robot_maintenance_logs"]:
+        start = parse_instant(str(m["started_at"]))
+        windows[str(m["robot_id"])].append(
+            (start, start + dt.timedelta(hours=float(str(m["downtime_hours"]))))
+        )
+    performed = [p for p in fleet["surgical_procedures"] if p["status"] != "cancelled"]
+    # THEN no performed procedure overlaps one of its robot's windows
+    clashes = [
+        p["procedure_id"]
+        for p in performed
+        for lo, hi in windows[str(p["robot_id"])]
+        if parse_instant(str(p["actual_start"])) < hi and parse_instant(str(p["actual_end"])) > lo
+    ]
+    assert performed and clashes == []

@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--telemetry-rows", type=int, nargs="+", default=[500_000, 2_000_000],
                         help="telemetry object sizes in rows (default: 500000 2000000)")
     parser.add_argument("--naive-telemetry-rows", type=int, default=500_000,
-                        help="rows for the pandas baseline (it needs ~3 GB per million rows)")
+                        help="rows for the pandas baseline (it needs ~3 GB per million rows; 0 skips it)")
     parser.add_argument("--rds-rows", type=int, default=200_000, help="procedures for the PostgreSQL load")
     parser.add_argument("--naive-rds-rows", type=int, default=20_000, help="rows for the row-by-row INSERT")
     parser.add_argument("--large-gb", type=float, default=0.0, help="also one run on a telemetry object this large")
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         work = Path(tmp)
         print("telemetry NDJSON -> validated Parquet (zstd, date/robot partitions)", flush=True)
-        for rows in sorted(set(args.telemetry_rows) | {args.naive_telemetry_rows}):
+        for rows in sorted(set(args.telemetry_rows) | ({args.naive_telemetry_rows} - {0})):
             path = work / f"telemetry-{rows}.ndjson"
             size_mb = write_telemetry(path, rows) / 1e6
             if rows in args.telemetry_rows:

@@ -50,8 +50,9 @@ def _connection(config: IngestConfig) -> psycopg.Connection:
     """One connection per container, reopened after a failure broke it."""
     conn = _state.get("conn")
     if conn is None or conn.closed or conn.broken:
-        secret = None if config.database_url else parameters.get_secret(config.db_secret_arn,
-                                                                         max_age=_SECRET_MAX_AGE)
+        secret = None
+        if not config.database_url and config.db_secret_arn:
+            secret = parameters.get_secret(config.db_secret_arn, max_age=_SECRET_MAX_AGE)
         conn = psycopg.connect(config.db_conninfo(secret), autocommit=True)
         _state["conn"] = conn
     return conn

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from lake.contract import Entity, arrow_schema, glue_columns, lake_data_columns
 
 ROW_GROUP_ROWS = 1 << 20
-_BUFFER_ROWS = 1 << 20  # rows held in memory across partitions before the largest is flushed
+_BUFFER_ROWS = 1 << 19  # rows held in memory across partitions before all are flushed
 
 
 def file_name(source_key: str, checksum: str) -> str:
@@ -82,8 +82,11 @@ class PartitionedWriter:
             date = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=int(days[first]))).strftime("%Y-%m-%d")
             robot = robots.dictionary[robot_codes[first]].as_py()
             self._add((date, robot), ordered.slice(start, stop - start))
-        while self._buffered > _BUFFER_ROWS:
-            self._flush(max(self.partitions.values(), key=lambda p: p.pending_rows))
+        if self._buffered > _BUFFER_ROWS:
+            # Flush every partition: pending slices share their batch's buffers, so only
+            # flushing all of them releases memory.
+            for p in self.partitions.values():
+                self._flush(p)
 
     def _add(self, values: tuple[str, ...], part: pa.Table) -> None:
         p = self.partitions.get(values)

@@ -117,6 +117,11 @@ def _parking_fk(entity: Entity) -> ForeignKey | None:
     return fks[0] if fks else None
 
 
+def _count(conn: psycopg.Connection, query: sql.Composed) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
 def load_staged(conn: psycopg.Connection, entity: Entity) -> LoadResult:
     """Park orphans, upsert the rest (newer wins), then cascade-unpark; all in this transaction."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARKING_LOCK,))
@@ -124,7 +129,7 @@ def load_staged(conn: psycopg.Connection, entity: Entity) -> LoadResult:
     cols = sql.SQL(", ").join(map(sql.Identifier, [*_cols(entity), "src_key", "src_modified"]))
     fk = _parking_fk(entity)
     parked = 0
-    where = sql.SQL("")
+    where: sql.Composable = sql.SQL("")
     if fk is not None:
         conn.execute(sql.SQL(
             "INSERT INTO etl.parked_rows AS p (entity, row_key, parent_entity, parent_key, row_data,"
@@ -137,8 +142,8 @@ def load_staged(conn: psycopg.Connection, entity: Entity) -> LoadResult:
             " WHERE (excluded.src_modified, excluded.src_key) >= (p.src_modified, p.src_key)"
         ).format(pk=sql.Identifier(entity.primary_key), fk=sql.Identifier(fk.column), stage=stage,
                  exists=_parent_exists(fk, "s")), (entity.name, fk.parent))
-        parked = conn.execute(sql.SQL("SELECT count(*) FROM {stage} s WHERE NOT {exists}").format(
-            stage=stage, exists=_parent_exists(fk, "s"))).fetchone()[0]
+        parked = _count(conn, sql.SQL("SELECT count(*) FROM {stage} s WHERE NOT {exists}").format(
+            stage=stage, exists=_parent_exists(fk, "s")))
         # A row loading now supersedes an older parked version of itself.
         conn.execute(sql.SQL(
             "DELETE FROM etl.parked_rows p USING {stage} s WHERE p.entity = %s AND p.row_key = s.{pk}"
@@ -148,7 +153,7 @@ def load_staged(conn: psycopg.Connection, entity: Entity) -> LoadResult:
         where = sql.SQL(" WHERE {}").format(_parent_exists(fk, "s"))
     select = sql.SQL("SELECT {cols}, now() FROM {stage} s{where}").format(cols=cols, stage=stage, where=where)
     conn.execute(_upsert(entity, select))
-    loaded = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(stage)).fetchone()[0] - parked
+    loaded = _count(conn, sql.SQL("SELECT count(*) FROM {}").format(stage)) - parked
     return LoadResult(loaded=loaded, parked=parked, unparked=unpark(conn))
 
 

@@ -51,7 +51,7 @@ def _mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 class SeenKeys:
-    """Primary keys already seen in this object: sorted fixed-width byte arrays, merged lazily.
+    """Primary keys already seen in this object: sorted fixed-width byte arrays, merged by size.
 
     Costs about the key's length in bytes per row (36 for a telemetry UUID) instead of a Python
     object per key; keys of differing lengths fall back to a set.
@@ -95,8 +95,10 @@ class SeenKeys:
             new = uniq[~self._contains(uniq)]
             if len(new):
                 self._runs.append(new)
-            if len(self._runs) > 8:
-                self._runs = [np.unique(np.concatenate(self._runs))]
+            # Merge runs of similar size only (a binary counter): O(n log^2 n) overall, few runs to probe.
+            while len(self._runs) > 1 and 2 * len(self._runs[-1]) >= len(self._runs[-2]):
+                last = self._runs.pop()
+                self._runs[-1] = np.sort(np.concatenate((self._runs[-1], last)))
             return dup
         if self._runs and not self._set:  # switch to the set: keys of mixed lengths
             for run in self._runs:

@@ -28,7 +28,7 @@ Glue entry point (`python telemetry_rollup.py` inside Glue 5.0), job arguments:
     --JOB_NAME          the Glue job name (Glue sets it)
     --PROCESSED_BUCKET  processed bucket name; tables live at s3://<bucket>/<table>/
     --GLUE_DATABASE     Glue database whose `telemetry_hourly` / `telemetry_anomalies` tables
-                        receive the partitions this run wrote (created when missing)
+                        (defined by the infra stack) receive the partitions this run wrote
 The job needs the `lake` package (lake/contract.py) via `--extra-py-files`.
 
 Local use (Spark local mode cannot reach S3 offline: mirror the bucket to a folder):
@@ -318,7 +318,11 @@ def _schema_ddl(table: str) -> str:
 # --- Glue entry point -------------------------------------------------------------------------
 
 def register_partitions(database: str, bucket: str, result: RollupResult) -> None:
-    """Add the written date partitions to the Glue tables (already-present ones are kept)."""
+    """Add the rewritten date partitions to the Glue tables (already-registered ones are kept).
+
+    A date whose rows all disappeared stays registered over an empty prefix: harmless to
+    Athena and Spectrum, and it is reused if data comes back.
+    """
     import boto3
 
     glue = boto3.client("glue")

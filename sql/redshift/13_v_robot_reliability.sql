@@ -35,7 +35,7 @@ service AS (
     FROM rds.robot_maintenance_logs
     GROUP BY robot_id
 ),
-usage AS (
+procedure_time AS (
     SELECT robot_id, CAST(SUM(DATEDIFF(second, actual_start, actual_end)) AS FLOAT) / 3600 AS procedure_hours
     FROM rds.surgical_procedures
     WHERE status <> 'cancelled' AND actual_start IS NOT NULL AND actual_end IS NOT NULL
@@ -59,5 +59,5 @@ SELECT
 FROM rds.surgical_robots AS r
 LEFT JOIN failure_stats AS f ON f.robot_id = r.robot_id
 LEFT JOIN service AS s ON s.robot_id = r.robot_id
-LEFT JOIN usage AS u ON u.robot_id = r.robot_id
+LEFT JOIN procedure_time AS u ON u.robot_id = r.robot_id
 WITH NO SCHEMA BINDING;

@@ -253,3 +253,38 @@ def test_anomaly_dependency_window_and_bad_dates(spark, tmp_path: Path) -> None:
         "2024-03-05", "2024-03-06"}
     with pytest.raises(RollupError, match="not YYYY-MM-DD"):
         run_rollup(spark, tmp_path.as_uri(), changed_dates=["March 1st"])
+
+
+def test_register_partitions_adds_the_written_dates_to_glue(monkeypatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from glue_jobs.telemetry_rollup import RollupResult, register_partitions
+    from lake.contract import glue_columns
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with mock_aws():
+        # GIVEN the Glue tables the infra stack defines
+        glue = boto3.client("glue")
+        glue.create_database(DatabaseInput={"Name": "lake_db"})
+        for name, table in LAKE_TABLES.items():
+            columns = [c for c in table.columns if c.name not in table.partition_keys]
+            glue.create_table(DatabaseName="lake_db", TableInput={
+                "Name": name, "PartitionKeys": [{"Name": "date", "Type": "string"}],
+                "StorageDescriptor": {"Columns": [{"Name": c["name"], "Type": c["type"]} for c in glue_columns(columns)],
+                                      "Location": f"s3://bucket/{name}/"}})
+        glue.batch_create_partition(DatabaseName="lake_db", TableName="telemetry_hourly", PartitionInputList=[
+            {"Values": ["2024-03-01"], "StorageDescriptor": {"Location": "s3://bucket/telemetry_hourly/date=2024-03-01/"}}])
+        # WHEN a run's dates are registered (March 1st already is)
+        register_partitions("lake_db", "bucket", RollupResult(("2024-03-01", "2024-03-02"), ("2024-03-02",)))
+        # THEN each table lists its dates with their locations
+        parts = {
+            name: sorted((p["Values"][0], p["StorageDescriptor"]["Location"])
+                         for p in glue.get_partitions(DatabaseName="lake_db", TableName=name)["Partitions"])
+            for name in LAKE_TABLES
+        }
+    assert parts == {
+        "telemetry_hourly": [("2024-03-01", "s3://bucket/telemetry_hourly/date=2024-03-01/"),
+                             ("2024-03-02", "s3://bucket/telemetry_hourly/date=2024-03-02/")],
+        "telemetry_anomalies": [("2024-03-02", "s3://bucket/telemetry_anomalies/date=2024-03-02/")],
+    }

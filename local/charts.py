@@ -7,7 +7,7 @@ check the rendered DOM for charts that actually have geometry.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
@@ -73,7 +73,7 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
     ]
 
 
-def line_chart(title: str, x_labels: Sequence[str], series: dict[str, Sequence[float | None]]) -> str:
+def line_chart(title: str, x_labels: Sequence[str], series: Mapping[str, Sequence[float | None]]) -> str:
     """One polyline per series over shared x labels; missing values (None) are bridged."""
     values = [v for vals in series.values() for v in vals if v is not None]
     lo = min(0.0, min(values, default=0.0))
@@ -102,7 +102,7 @@ def line_chart(title: str, x_labels: Sequence[str], series: dict[str, Sequence[f
     return "\n".join(parts)
 
 
-def bar_chart(title: str, categories: Sequence[str], stacks: dict[str, Sequence[float]]) -> str:
+def bar_chart(title: str, categories: Sequence[str], stacks: Mapping[str, Sequence[float]]) -> str:
     """Vertical bars per category; several series stack (e.g. loaded / parked / rejected)."""
     totals = [sum(vals[i] for vals in stacks.values()) for i in range(len(categories))]
     hi = _nice_max(max(totals, default=1.0))
@@ -113,7 +113,7 @@ def bar_chart(title: str, categories: Sequence[str], stacks: dict[str, Sequence[
     parts = _frame(title, 0.0, hi)
     for i, cat in enumerate(categories):
         x = _L + slot * i + (slot - bar_w) / 2
-        base = _T + plot_h
+        base = float(_T + plot_h)
         for idx, (name, vals) in enumerate(stacks.items()):
             h = vals[i] / hi * plot_h if hi else 0.0
             if h <= 0:

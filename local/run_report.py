@@ -49,8 +49,8 @@ def object_outcomes(
     """One report row per uploaded object, from ledger snapshots taken before and after."""
     finished_before = {e.identity for e in before if e.finished}
     by_key: dict[str, list[LedgerEntry]] = {}
-    for entry in after:
-        by_key.setdefault(entry.object_key, []).append(entry)
+    for done in after:
+        by_key.setdefault(done.object_key, []).append(done)
     out = []
     for obj in uploaded:
         entry = _entry_for(obj, by_key.get(obj.key, []))

@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-gb", type=float, default=0.0, help="also one run on a telemetry object this large")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--skip-rds", action="store_true", help="telemetry only")
+    parser.add_argument("--skip-telemetry", action="store_true", help="PostgreSQL only")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -253,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         work = Path(tmp)
-        print("telemetry NDJSON -> validated Parquet (zstd, date/robot partitions)", flush=True)
-        for rows in sorted(set(args.telemetry_rows) | ({args.naive_telemetry_rows} - {0})):
+        if not args.skip_telemetry:
+            print("telemetry NDJSON -> validated Parquet (zstd, date/robot partitions)", flush=True)
+        for rows in [] if args.skip_telemetry else sorted(set(args.telemetry_rows) | ({args.naive_telemetry_rows} - {0})):
             path = work / f"telemetry-{rows}.ndjson"
             size_mb = write_telemetry(path, rows) / 1e6
             if rows in args.telemetry_rows:

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from lambdas.ingest.config import IngestConfig
 from lambdas.ingest.errors import ObjectFailed
@@ -87,7 +88,13 @@ def _emit(outcome: Outcome) -> None:
 
 def record_handler(record: SQSRecord) -> None:
     deps = _deps()
-    for ref in object_refs(record.body):
+    metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
+    try:
+        refs = object_refs(record.body)
+    except (ValueError, ValidationError):
+        logger.warning("message body is not an S3 notification", extra={"message_id": record.message_id})
+        raise ObjectFailed("message body is not an S3 notification") from None
+    for ref in refs:
         try:
             outcome = process_object(deps, _connection(deps.config), ref)
         except Exception as exc:

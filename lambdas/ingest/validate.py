@@ -50,65 +50,87 @@ def _mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-class SeenKeys:
-    """Primary keys already seen in this object: sorted fixed-width byte arrays, merged by size.
+_HEX = np.full(256, 255, dtype=np.uint8)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_UUID_DASHES = np.array([8, 13, 18, 23])
+_UUID_HEX = np.setdiff1d(np.arange(36), _UUID_DASHES)
 
-    Costs about the key's length in bytes per row (36 for a telemetry UUID) instead of a Python
-    object per key; keys of differing lengths fall back to a set.
-    """
+
+def _fixed_width(values: pa.Array, width: int) -> np.ndarray:
+    """Equal-length strings as one numpy array of fixed-width bytes (no Python objects)."""
+    data = pc.binary_join_element_wise(values, "").cast(pa.binary())  # contiguous copy
+    return np.frombuffer(data.buffers()[2], dtype=f"S{width}", count=len(values), offset=data.offset * width)
+
+
+class _Runs:
+    """Sorted arrays of one fixed-width key form; runs of similar size are merged (a binary counter)."""
 
     def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []
-        self._set: set[str] = set()
+        self.runs: list[np.ndarray] = []
 
-    def _contains(self, keys: np.ndarray) -> np.ndarray:
+    def contains(self, keys: np.ndarray) -> np.ndarray:
         hit = np.zeros(len(keys), dtype=bool)
-        for run in self._runs:
-            if run.dtype.itemsize != keys.dtype.itemsize:
-                continue
+        for run in self.runs:
             pos = np.searchsorted(run, keys)
             pos[pos == len(run)] = 0
             hit |= run[pos] == keys
         return hit
 
+    def add(self, sorted_new: np.ndarray) -> None:
+        if len(sorted_new) == 0:
+            return
+        self.runs.append(sorted_new)
+        while len(self.runs) > 1 and 2 * len(self.runs[-1]) >= len(self.runs[-2]):
+            merged = np.concatenate((self.runs.pop(-2), self.runs.pop()))
+            merged.sort()  # in place: one copy of the merged run at a time
+            self.runs.append(merged)
+
+
+class SeenKeys:
+    """Primary keys already seen in this object, exact, without a Python object per key.
+
+    Keys are grouped by length into sorted fixed-width byte arrays; lower-case UUIDs (telemetry)
+    are packed to 16 bytes. About 16 bytes per telemetry row, so a 1 GB object needs ~60 MB.
+    """
+
+    def __init__(self) -> None:
+        self._forms: dict[str, _Runs] = {}
+
+    def _encode(self, values: pa.Array, width: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(form name, row positions, encoded keys) for equal-length keys."""
+        raw = _fixed_width(values, width)
+        if width != 36:
+            return [(f"s{width}", np.arange(len(raw)), raw)]
+        mat = np.frombuffer(raw.tobytes(), dtype=np.uint8).reshape(len(raw), 36)
+        nibbles = _HEX[mat[:, _UUID_HEX]]
+        is_uuid = (mat[:, _UUID_DASHES] == ord("-")).all(axis=1) & (nibbles < 16).all(axis=1)
+        uuid_rows = np.flatnonzero(is_uuid)
+        packed = ((nibbles[uuid_rows, 0::2] << 4) | nibbles[uuid_rows, 1::2]).copy().view("S16").ravel()
+        other = np.flatnonzero(~is_uuid)
+        return [("uuid", uuid_rows, packed), ("s36", other, raw[other])]
+
     def first_seen(self, keys: pa.Array) -> np.ndarray:
         """Mask of keys that occurred earlier (in this call or before); records the new ones."""
-        n = len(keys)
-        dup = np.zeros(n, dtype=bool)
+        dup = np.zeros(len(keys), dtype=bool)
         present = np.flatnonzero(_mask(pc.is_valid(keys)))
         if len(present) == 0:
             return dup
         values = keys.take(pa.array(present))
+        codes = pc.index_in(values, value_set=pc.unique(values)).to_numpy()  # Arrow hashing
+        order = np.argsort(codes, kind="stable")
+        within = np.ones(len(values), dtype=bool)
+        within[order[np.concatenate(([True], np.diff(codes[order]) != 0))]] = False
         lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
-        if lengths.min() == lengths.max() and lengths[0] > 0 and not self._set:
-            width = int(lengths[0])
-            data = pc.binary_join_element_wise(values, "").cast(pa.binary())  # contiguous copy
-            buf = np.frombuffer(data.buffers()[2], dtype=f"S{width}",
-                                count=len(values), offset=data.offset * width)
-            codes = pc.index_in(values, value_set=pc.unique(values)).to_numpy()  # Arrow hashing
-            order = np.argsort(codes, kind="stable")
-            first_idx = order[np.concatenate(([True], np.diff(codes[order]) != 0))]
-            within = np.ones(len(buf), dtype=bool)
-            within[first_idx] = False
-            dup[present] = within | self._contains(buf)
-            uniq = np.sort(buf[first_idx])
-            new = uniq[~self._contains(uniq)]
-            if len(new):
-                self._runs.append(new)
-            # Merge runs of similar size only (a binary counter): O(n log^2 n) overall, few runs to probe.
-            while len(self._runs) > 1 and 2 * len(self._runs[-1]) >= len(self._runs[-2]):
-                last = self._runs.pop()
-                self._runs[-1] = np.sort(np.concatenate((self._runs[-1], last)))
-            return dup
-        if self._runs and not self._set:  # switch to the set: keys of mixed lengths
-            for run in self._runs:
-                self._set.update(v.decode() for v in run)
-            self._runs = []
-        for i, value in zip(present, values.to_pylist(), strict=True):
-            if value in self._set:
-                dup[i] = True
-            else:
-                self._set.add(value)
+        for width in np.unique(lengths):
+            rows = np.flatnonzero(lengths == width)
+            for form, sub_rows, encoded in self._encode(values.take(pa.array(rows)), int(width)):
+                if len(sub_rows) == 0:
+                    continue
+                at = rows[sub_rows]
+                runs = self._forms.setdefault(form, _Runs())
+                earlier = runs.contains(encoded)
+                dup[present[at]] = within[at] | earlier
+                runs.add(np.sort(encoded[~within[at] & ~earlier]))
         return dup
 
 

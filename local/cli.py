@@ -19,7 +19,7 @@ WORKDIR_HELP = (
 )
 
 WORKERS_HELP = (
-    "ingest worker processes (concurrent Lambda invocations); default: one per CPU core, "
+    "ingest worker processes (concurrent Lambda invocations); default: two per CPU core, "
     "at most the function's reserved concurrency from cdk.json"
 )
 

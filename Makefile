@@ -14,9 +14,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/lake generate --out data/raw
+	$(BIN)/lake demo
 
+# The report-rendering test needs a headless browser: Debian's chromium, installed when missing.
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "chromium not found and not root: the report rendering test will be skipped;" \
+	         "install it with: sudo apt-get install -y chromium"; \
+	  fi; }
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)

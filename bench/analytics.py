@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +49,7 @@ def _ts(ms: np.ndarray) -> pa.Array:
     return pa.array(ms.astype("int64"), type=pa.timestamp("ms", tz="UTC"))
 
 
-def _table(entity: str, columns: dict[str, object]) -> pa.Table:
+def _table(entity: str, columns: dict[str, Any]) -> pa.Table:
     """Arrow table with the stored + lineage columns of `entity`, cast to the contract types."""
     schema = arrow_schema((*ENTITIES[entity].stored_columns(), *LINEAGE_COLUMNS))
     n = len(next(iter(columns.values())))
@@ -150,7 +151,7 @@ def _telemetry(rng: np.random.Generator, robots: np.ndarray, procs: np.ndarray, 
         "timestamp": _ts(ts), "arm_id": rng.integers(1, 5, n).astype("int32"),
         "joint_angle_deg": rng.uniform(-90, 90, n), "force_newtons": rng.gamma(4, 3, n),
         "torque_nm": rng.normal(0, 8, n), "motor_temp_c": rng.normal(42, 3, n), "latency_ms": rng.gamma(3, 2, n),
-        "error_code": pa.array(np.where(rng.random(n) < 0.01, "E101", None)),
+        "error_code": pa.array(["E101" if e else None for e in rng.random(n) < 0.01], pa.string()),
     }
     table = pa.Table.from_arrays([pa.array(columns[c.name]) for c in data_columns],
                                  schema=arrow_schema(data_columns))
@@ -191,8 +192,12 @@ def bench_engine(tables: dict[str, pa.Table], root: Path, repeats: int) -> dict[
                     f"SELECT * FROM surgical_lake.{f.name}") for f in athena_files()]
     for label, sql in statements:
         rows = run_query(con, sql).num_rows
-        out[label] = (rows, median_seconds(lambda sql=sql: run_query(con, sql), repeats))
+        out[label] = (rows, median_seconds(_runner(con, sql), repeats))
     return out
+
+
+def _runner(con: Any, sql: str) -> Callable[[], object]:
+    return lambda: run_query(con, sql)
 
 
 def bench_rollup(root: Path, telemetry: pa.Table, repeats: int) -> dict[str, tuple[int, float]]:

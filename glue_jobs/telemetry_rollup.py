@@ -197,6 +197,8 @@ class _Fs:
     """Hadoop FileSystem calls through py4j: works for file://, s3:// (Glue) and hdfs://."""
 
     def __init__(self, spark: SparkSession, root: str) -> None:
+        if spark.sparkContext._jvm is None:
+            raise RollupError("the Spark session has no JVM gateway (stopped?)")
         self._jvm = spark.sparkContext._jvm
         self._root = self._jvm.org.apache.hadoop.fs.Path(root)
         self._fs = self._root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())

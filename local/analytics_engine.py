@@ -166,8 +166,9 @@ def athena_files(glue_database: str = DEFAULT_GLUE_DATABASE, sql_dir: Path = ATH
     out = []
     for path, text in texts.items():
         sql = transpile(text, "athena", qualify)
-        if views[path]:
-            out.append(SqlFile(views[path], path, "view", _qualify_view_name(sql, glue_database)))
+        view = views[path]
+        if view:
+            out.append(SqlFile(view, path, "view", _qualify_view_name(sql, glue_database)))
         else:
             out.append(SqlFile(_stem(path), path, "query", sql))
     return out

@@ -90,7 +90,7 @@ class EphemeralPostgres:
                 if not mode & 0o001:
                     os.chmod(parent, mode | 0o001)
 
-    def start(self) -> "EphemeralPostgres":
+    def start(self) -> EphemeralPostgres:
         self._prepare_dirs()
         if not (self.data_dir / "PG_VERSION").exists():
             res = self._run(
@@ -143,7 +143,7 @@ class EphemeralPostgres:
                 conn.execute(f'CREATE DATABASE "{dbname}"')
         return self.url(dbname)
 
-    def __enter__(self) -> "EphemeralPostgres":
+    def __enter__(self) -> EphemeralPostgres:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

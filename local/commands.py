@@ -1,0 +1,196 @@
+"""What `lake run`, `lake query`, `lake status` and `lake up` do (argparse lives in cli.py)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+
+from local import ledger
+from local.console import Stages
+from local.engine import analytics_connection, database_url
+from local.errors import InputError
+from local.pipeline import RunOutcome, input_files, run_pipeline
+from local.rollup import run_local_rollup
+from local.spark import LazySpark
+from local.stack import LocalStack, running_stack_info
+from local.tabular import render
+from local.workdir import Workdir
+from local.worker import QueueWorker
+
+
+def status_counts(report: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for obj in report["objects"]:
+        counts[obj["status"]] = counts.get(obj["status"], 0) + 1
+    return counts
+
+
+def print_run_summary(stages: Stages, report: dict[str, Any]) -> None:
+    stages.say("objects: " + ", ".join(f"{n} {s}" for s, n in sorted(status_counts(report).items())))
+    stages.say(render(["table", "rows"], sorted(report["tables"].items())))
+    stages.say(f"parked rows: {report['parked']}   quarantined rows: {report['quarantined_rows']}")
+
+
+def record_run(
+    workdir: Workdir, command: str, started: float, outcome: RunOutcome, extra: dict[str, Any]
+) -> None:
+    workdir.append_run(
+        {
+            "command": command,
+            "started_at": started,
+            "seconds": round(time.time() - started, 1),
+            "objects": status_counts(outcome.report),
+            "tables": outcome.report["tables"],
+            **extra,
+        }
+    )
+
+
+def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None, workers: int | None = None) -> int:
+    input_files(input_dir)  # a bad --input fails before anything starts
+    stages = Stages()
+    started = time.time()
+    with stages.stage("start local stack (moto + PostgreSQL)"):
+        stack = LocalStack(workdir, log=stages.say).start()
+    try:
+        outcome = run_pipeline(stack, input_dir, stages, workers=workers)
+    finally:
+        with stages.stage("stop local stack (state kept in workdir)"):
+            stack.stop()
+    record_run(workdir, "run", started, outcome, {"input": str(input_dir)})
+    if report_json:
+        report_json.parent.mkdir(parents=True, exist_ok=True)
+        report_json.write_text(json.dumps(outcome.report, indent=2))
+        stages.say(f"report: {report_json}")
+    print_run_summary(stages, outcome.report)
+    stages.say("timings:\n" + stages.table())
+    failed = [o["key"] for o in outcome.report["objects"] if o["status"] == "failed"]
+    if failed:
+        stages.say(
+            f"{len(failed)} objects failed (see `lake status`; the DLQ keeps their messages): {failed[:5]}"
+        )
+        return 1
+    return 0
+
+
+def cmd_query(workdir: Workdir, sql: str, fmt: str) -> int:
+    with analytics_connection(workdir) as con:
+        try:
+            cur = con.execute(sql)
+        except duckdb.Error as exc:
+            raise InputError(f"query failed: {exc}") from exc
+        columns = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall() if columns else []
+    print(render(columns, rows, fmt))
+    return 0
+
+
+def dlq_depth(workdir: Workdir) -> int:
+    info = running_stack_info(workdir)
+    if info:
+        import boto3
+
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=info["endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        url = sqs.get_queue_url(QueueName=info["dlq_name"])["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    return len(workdir.read_json(workdir.queues_file, {}).get("dlq", []))
+
+
+def cmd_status(workdir: Workdir) -> int:
+    with database_url(workdir) as url, psycopg.connect(url) as conn:
+        totals = ledger.ledger_totals(conn)
+        parked = ledger.parked_summary(conn)
+    print("ledger (etl.ingest_ledger):")
+    print(render(["entity", "status", "objects", "rows_in", "loaded", "parked", "rejected"], totals))
+    print("\nparked rows waiting for a parent (etl.parked_rows):")
+    print(render(["entity", "parent", "rows", "oldest"], parked))
+    print(f"\nDLQ depth: {dlq_depth(workdir)}")
+    running = running_stack_info(workdir)
+    print(f"stack: {'running at ' + running['endpoint'] if running else 'stopped'}")
+    runs = workdir.last_runs()
+    print("\nlast runs:")
+    rows = [
+        (
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["started_at"])),
+            r["command"],
+            r["seconds"],
+            ", ".join(f"{n} {s}" for s, n in sorted(r.get("objects", {}).items())),
+        )
+        for r in runs
+    ]
+    print(render(["started (UTC)", "command", "seconds", "objects"], rows))
+    return 0
+
+
+def up_banner(stack: LocalStack) -> str:
+    raw = stack.names.buckets["raw"]
+    lines = [
+        "local stack is up (Ctrl-C to stop; state is kept in the workdir)",
+        f"  AWS endpoint   {stack.endpoint}   (region {stack.names.region}, any access key)",
+        f"  PostgreSQL     {stack.db.url}",
+        *[f"  bucket {kind:<15}{name}" for kind, name in stack.names.buckets.items()],
+        f"  queue / DLQ    {stack.names.queue} / {stack.names.dlq}",
+        "upload a file and watch it load:",
+        "  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+        f"AWS_DEFAULT_REGION={stack.names.region} \\",
+        f"    aws --endpoint-url {stack.endpoint} s3 cp robots.csv s3://{raw}/surgical_robots/robots.csv",
+        f"then: lake query --workdir {stack.workdir.root} 'SELECT count(*) FROM surgical_robots'",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: int = 1) -> int:
+    from local.ingest_handler import load_ingest_handler
+
+    stages = Stages()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops as cleanly as Ctrl-C
+    stack = LocalStack(workdir, log=stages.say).start()
+    spark = LazySpark()
+    worker: QueueWorker | None = None
+    try:
+        stages.say(up_banner(stack))
+        worker = QueueWorker(
+            sqs=stack.sqs,
+            queue_url=stack.queue_url,
+            queue_arn=stack.names.queue_arn(stack.names.queue),
+            region=stack.names.region,
+            handler=load_ingest_handler(stack.handler_env(), stack.lambda_log),
+            batch_size=stack.cfg.ingest_batch_size,
+            visibility_timeout=stack.cfg.ingest_queue_visibility_timeout_seconds,
+            retry_delay_seconds=retry_delay_seconds,
+        )
+        dirty_since: float | None = None
+        while True:
+            messages = worker.receive()
+            if messages:
+                failed = worker.process_batch(messages)
+                stages.say(f"processed {len(messages)} messages ({len(failed)} to retry)")
+                dirty_since = time.monotonic()
+                continue
+            if dirty_since is not None and time.monotonic() - dirty_since >= rollup_idle_seconds:
+                result = run_local_rollup(stack, spark.get)
+                stack.persist()
+                stages.say(f"rollups refreshed ({result.uploaded} files); state saved")
+                dirty_since = None
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        if worker is not None:
+            worker.release_in_flight()
+        stages.say("stopping: saving buckets and queues to the workdir ...")
+        return 0
+    finally:
+        spark.stop()
+        stack.stop()

@@ -1,0 +1,65 @@
+"""The workdir's PostgreSQL: a throwaway cluster in the workdir, or `DATABASE_URL`.
+
+Migrations are applied at every start (a no-op when nothing is pending), so a workdir made
+by an older version picks up new migrations.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from lambdas.migrate.migrations import MigrationError, apply_migrations
+from local.errors import StackError
+from local.postgres import EphemeralPostgres, PostgresUnavailable, server_url_from_env
+from local.workdir import Workdir
+
+DATABASE_NAME = "lake"
+
+
+class LocalDatabase:
+    """Start (or reuse) the server, create the `lake` database, apply migrations."""
+
+    def __init__(self, workdir: Workdir) -> None:
+        self.workdir = workdir
+        self._pg: EphemeralPostgres | None = None
+        self.url = ""
+
+    def start(self) -> LocalDatabase:
+        existing = server_url_from_env()
+        try:
+            if existing:
+                self.url = existing
+            else:
+                self._pg = EphemeralPostgres(self.workdir.postgres_dir)
+                self._pg.start()
+                self.url = self._pg.create_database(DATABASE_NAME)
+            with psycopg.connect(self.url) as conn:
+                apply_migrations(conn)
+        except PostgresUnavailable as exc:
+            self.stop()
+            raise StackError(str(exc)) from exc
+        except (psycopg.OperationalError, MigrationError) as exc:
+            self.stop()
+            raise StackError(f"PostgreSQL at {_redact(self.url)}: {exc}") from exc
+        return self
+
+    def stop(self) -> None:
+        if self._pg is not None:
+            self._pg.stop()
+            self._pg = None
+
+    def __enter__(self) -> LocalDatabase:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for messages."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"

@@ -1,0 +1,75 @@
+"""Open the analytics engine (DuckDB, `local/analytics_engine.py`) on a workdir's data.
+
+Reuses the database of a stack running on the workdir (`lake up` in another terminal),
+otherwise starts the workdir's PostgreSQL for the duration of the query.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from infra.config import load_config
+from local.database import LocalDatabase
+from local.errors import InputError, MissingComponent
+from local.postgres import server_url_from_env
+from local.resources import LocalNames
+from local.stack import running_stack_info
+from local.workdir import Workdir
+
+ENGINE_MODULE = "local.analytics_engine"
+
+
+def require_state(workdir: Workdir) -> None:
+    """A workdir without a database has nothing to show yet."""
+    if not (workdir.postgres_dir / "pgdata").exists() and not server_url_from_env():
+        raise InputError(
+            f"{workdir.root} holds no local lake yet: run `lake demo --workdir {workdir.root}` or "
+            f"`lake run --input DIR --workdir {workdir.root}` first"
+        )
+
+
+@contextmanager
+def database_url(workdir: Workdir) -> Iterator[str]:
+    info = running_stack_info(workdir)
+    if info:
+        yield str(info["database_url"])
+        return
+    require_state(workdir)
+    with LocalDatabase(workdir) as db:
+        yield db.url
+
+
+def _names() -> LocalNames:
+    return LocalNames.from_config(load_config())
+
+
+def lake_root(workdir: Workdir) -> Path:
+    """The processed bucket's mirror in the workdir: the local lake."""
+    return workdir.bucket_dir(_names().buckets["processed"])
+
+
+def open_engine(pg_url: str, workdir: Workdir) -> Any:
+    try:
+        module = importlib.import_module(ENGINE_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name and ENGINE_MODULE.startswith(exc.name):
+            raise MissingComponent(
+                "the analytics engine (local/analytics_engine.py) is not in this checkout"
+            ) from exc
+        raise
+    return module.open_engine(pg_url, lake_root(workdir), glue_database=_names().glue_database)
+
+
+@contextmanager
+def analytics_connection(workdir: Workdir) -> Iterator[Any]:
+    """A DuckDB connection with rds./rds_etl./lake./analytics. names, closed afterwards."""
+    with database_url(workdir) as url:
+        con = open_engine(url, workdir)
+        try:
+            yield con
+        finally:
+            con.close()

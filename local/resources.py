@@ -1,0 +1,194 @@
+"""The AWS resources of the CDK app, created in moto from the same `LakeConfig`.
+
+Names, the DLQ redrive policy, the raw bucket -> queue notification, the HMAC secret and the
+Glue database/tables all derive from `infra/config.py` and `lake/contract.py`, so local mode
+cannot drift from what `cdk deploy` creates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.config import BUCKET_KINDS, LakeConfig
+from lake.contract import (
+    ENTITIES,
+    LAKE_TABLES,
+    PROCEDURE_TELEMETRY,
+    Column,
+    glue_columns,
+    lake_data_columns,
+)
+
+LOCAL_ACCOUNT = "123456789012"  # moto's default account
+LOCAL_REGION = "us-east-1"
+TELEMETRY_TABLE = PROCEDURE_TELEMETRY.name
+
+
+@dataclass(frozen=True)
+class LocalNames:
+    """Every resource name local mode uses, derived from the config."""
+
+    buckets: dict[str, str]
+    queue: str
+    dlq: str
+    hmac_secret: str
+    glue_database: str
+    region: str = LOCAL_REGION
+    account: str = LOCAL_ACCOUNT
+
+    @classmethod
+    def from_config(
+        cls, cfg: LakeConfig, account: str = LOCAL_ACCOUNT, region: str = LOCAL_REGION
+    ) -> LocalNames:
+        return cls(
+            buckets={kind: cfg.bucket_name(kind, account, region) for kind in BUCKET_KINDS},
+            queue=cfg.ingest_queue_name,
+            dlq=cfg.ingest_dlq_name,
+            hmac_secret=cfg.hmac_secret_name,
+            glue_database=cfg.glue_database,
+            region=region,
+            account=account,
+        )
+
+    def queue_arn(self, name: str) -> str:
+        return f"arn:aws:sqs:{self.region}:{self.account}:{name}"
+
+
+def create_buckets(s3: Any, names: LocalNames) -> None:
+    for bucket in names.buckets.values():
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=names.buckets["raw"], VersioningConfiguration={"Status": "Enabled"})
+
+
+def create_queues(sqs: Any, cfg: LakeConfig, names: LocalNames) -> tuple[str, str]:
+    """Ingest queue + DLQ with the config's redrive policy; returns (queue_url, dlq_url)."""
+    dlq_url = sqs.create_queue(QueueName=names.dlq, Attributes={"MessageRetentionPeriod": "1209600"})[
+        "QueueUrl"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName=names.queue,
+        Attributes={
+            "VisibilityTimeout": str(cfg.ingest_queue_visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {
+                    "deadLetterTargetArn": names.queue_arn(names.dlq),
+                    "maxReceiveCount": cfg.ingest_max_receive_count,
+                }
+            ),
+        },
+    )["QueueUrl"]
+    return queue_url, dlq_url
+
+
+def configure_raw_notifications(s3: Any, names: LocalNames) -> None:
+    """Raw bucket ObjectCreated -> ingest queue (moto then posts an `s3:TestEvent` first)."""
+    s3.put_bucket_notification_configuration(
+        Bucket=names.buckets["raw"],
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {"QueueArn": names.queue_arn(names.queue), "Events": ["s3:ObjectCreated:*"]}
+            ]
+        },
+    )
+
+
+def create_hmac_secret(secrets: Any, names: LocalNames, key: str) -> str:
+    """The pseudonymization key as a SecretString; returns its ARN (HMAC_SECRET_ARN)."""
+    return str(secrets.create_secret(Name=names.hmac_secret, SecretString=key)["ARN"])
+
+
+def _api_columns(columns: Iterable[Column]) -> list[dict[str, str]]:
+    """The contract's Glue columns in the Glue API's spelling (`Name`, `Type`, `Comment`)."""
+    return [{"Name": c["name"], "Type": c["type"], "Comment": c["comment"]} for c in glue_columns(columns)]
+
+
+def lake_table_specs() -> dict[str, tuple[list[dict[str, str]], tuple[str, ...]]]:
+    """Glue (columns, partition keys) of every Parquet table under the processed bucket."""
+    telemetry = PROCEDURE_TELEMETRY
+    specs = {
+        TELEMETRY_TABLE: (
+            _api_columns(lake_data_columns(telemetry.stored_columns(), telemetry.partition_keys)),
+            telemetry.partition_keys,
+        )
+    }
+    for table in LAKE_TABLES.values():
+        specs[table.name] = (
+            _api_columns(lake_data_columns(table.columns, table.partition_keys)),
+            table.partition_keys,
+        )
+    return specs
+
+
+def create_glue_catalog(glue: Any, names: LocalNames) -> None:
+    glue.create_database(DatabaseInput={"Name": names.glue_database})
+    processed = names.buckets["processed"]
+    for table, (columns, partition_keys) in lake_table_specs().items():
+        glue.create_table(
+            DatabaseName=names.glue_database,
+            TableInput={
+                "Name": table,
+                "TableType": "EXTERNAL_TABLE",
+                "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
+                "PartitionKeys": [{"Name": k, "Type": "string"} for k in partition_keys],
+                "StorageDescriptor": {
+                    "Columns": columns,
+                    "Location": f"s3://{processed}/{table}/",
+                    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                    "SerdeInfo": {
+                        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                    },
+                },
+            },
+        )
+
+
+def register_partitions(glue: Any, names: LocalNames, table: str, partitions: list[tuple[str, ...]]) -> int:
+    """Add hive partitions (values in partition-key order) that the catalog lacks; returns how many."""
+    if not partitions:
+        return 0
+    columns, keys = lake_table_specs()[table]
+    processed = names.buckets["processed"]
+    added = 0
+    for start in range(0, len(partitions), 100):  # BatchCreatePartition takes at most 100
+        chunk = partitions[start : start + 100]
+        inputs = [
+            {
+                "Values": list(values),
+                "StorageDescriptor": {
+                    "Columns": columns,
+                    "Location": f"s3://{processed}/{table}/"
+                    + "/".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+                    + "/",
+                },
+            }
+            for values in chunk
+        ]
+        resp = glue.batch_create_partition(
+            DatabaseName=names.glue_database, TableName=table, PartitionInputList=inputs
+        )
+        added += len(chunk) - len(resp.get("Errors", []))  # errors: mostly AlreadyExists
+    return added
+
+
+def partitions_in_keys(table: str, keys: list[str]) -> list[tuple[str, ...]]:
+    """Distinct hive partition values found in object keys under `table/`."""
+    _, part_keys = lake_table_specs()[table]
+    found: set[tuple[str, ...]] = set()
+    for key in keys:
+        parts = key.split("/")
+        if parts[0] != table or len(parts) < len(part_keys) + 2:
+            continue
+        segs = parts[1 : 1 + len(part_keys)]
+        if all(seg.startswith(f"{k}=") for seg, k in zip(segs, part_keys, strict=True)):
+            found.add(tuple(seg.split("=", 1)[1] for seg in segs))
+    return sorted(found)
+
+
+def entity_of_key(key: str) -> str | None:
+    """The entity a raw key names (its first segment), or None."""
+    first = key.split("/", 1)[0]
+    return first if first in ENTITIES else None

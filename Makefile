@@ -25,5 +25,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Offline CDK synth (no AWS credentials): writes cdk.out/ with the template and cdk-nag reports.
+ENV ?= dev
+synth: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+		npx --yes aws-cdk@2 synth -c env=$(ENV) --quiet --no-notices
+
 clean:
 	rm -rf $(VENV) cdk.out data .pytest_cache

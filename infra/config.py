@@ -13,9 +13,10 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -64,6 +65,7 @@ class LakeConfig:
     log_retention_days: int
     quarantine_expiry_days: int
     glue_workers: int
+    interface_endpoint_azs: int  # interface endpoints are billed per AZ: dev 1, prod 2
 
     @property
     def prefix(self) -> str:

@@ -1,0 +1,302 @@
+"""Catalog and Glue: the Glue database, the lake tables (columns from the data contract), and
+the scheduled Spark rollup job with its security configuration.
+
+Table columns are never written here by hand: they come from `lake.contract` (the same
+definitions the ingest writer and the Glue job use), so a contract change moves the catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aws_cdk import Aws
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as assets
+from constructs import Construct
+
+from infra.bundling import bundled_asset_options
+from infra.config import REPO_ROOT, LakeConfig
+from lake.contract import ENTITIES, LAKE_TABLES, glue_columns, lake_data_columns
+
+ROLLUP_SCRIPT = REPO_ROOT / "glue_jobs" / "telemetry_rollup.py"
+GLUE_VERSION = "5.0"
+PARQUET = {
+    "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One Glue table: data columns (Glue `Columns`) and string partition keys."""
+
+    name: str
+    description: str
+    columns: list[dict[str, str]]
+    partition_keys: tuple[str, ...]
+
+
+def lake_table_specs() -> list[TableSpec]:
+    """Every table the lake registers, derived from the contract (pure: tested directly)."""
+    telemetry = ENTITIES["procedure_telemetry"]
+    specs = [
+        TableSpec(
+            telemetry.name,
+            telemetry.description,
+            glue_columns(lake_data_columns(telemetry.stored_columns(), telemetry.partition_keys)),
+            telemetry.partition_keys,
+        )
+    ]
+    for table in LAKE_TABLES.values():
+        specs.append(
+            TableSpec(
+                table.name,
+                table.description,
+                glue_columns(lake_data_columns(table.columns, table.partition_keys)),
+                table.partition_keys,
+            )
+        )
+    return specs
+
+
+def glue_connection_name(config: LakeConfig) -> str:
+    return f"{config.prefix}-isolated"
+
+
+def rollup_job_name(config: LakeConfig) -> str:
+    return f"{config.prefix}-telemetry-rollup"
+
+
+@dataclass(frozen=True)
+class CatalogProps:
+    config: LakeConfig
+    data_key: kms.IKey
+    ops_key: kms.IKey
+    processed_bucket: s3.IBucket
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    rollup_script: Path = ROLLUP_SCRIPT
+    job_arguments: Mapping[str, str] = field(default_factory=dict)
+
+
+class LakeCatalog(Construct):
+    """Glue database + tables, and (when its script exists) the rollup job and its schedule."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: CatalogProps) -> None:
+        super().__init__(scope, construct_id)
+        cfg = props.config
+        self.database_name = cfg.glue_database
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name,
+                description="surgical-lake: processed telemetry and its rollups (Parquet)",
+            ),
+        )
+        self.tables: dict[str, glue.CfnTable] = {}
+        for spec in lake_table_specs():
+            table = glue.CfnTable(
+                self,
+                f"Table{spec.name.title().replace('_', '')}",
+                catalog_id=Aws.ACCOUNT_ID,
+                database_name=self.database_name,
+                table_input=glue.CfnTable.TableInputProperty(
+                    name=spec.name,
+                    description=spec.description,
+                    table_type="EXTERNAL_TABLE",
+                    parameters={"classification": "parquet", "EXTERNAL": "TRUE"},
+                    partition_keys=[
+                        glue.CfnTable.ColumnProperty(name=k, type="string") for k in spec.partition_keys
+                    ],
+                    storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                        location=f"s3://{props.processed_bucket.bucket_name}/{spec.name}/",
+                        input_format=PARQUET["input_format"],
+                        output_format=PARQUET["output_format"],
+                        serde_info=glue.CfnTable.SerdeInfoProperty(
+                            serialization_library=PARQUET["serde"]
+                        ),
+                        columns=[glue.CfnTable.ColumnProperty(**c) for c in spec.columns],
+                    ),
+                ),
+            )
+            table.add_resource_dependency(self.database)
+            self.tables[spec.name] = table
+        self.job: glue.CfnJob | None = None
+        if props.rollup_script.exists():
+            self.job = self._rollup_job(props)
+
+    def catalog_arns(self, *table_names: str) -> list[str]:
+        """Catalog, database and table ARNs: what Glue data-plane IAM actions are scoped to."""
+        base = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        names = table_names or tuple(self.tables)
+        return [
+            f"{base}:catalog",
+            f"{base}:database/{self.database_name}",
+            *(f"{base}:table/{self.database_name}/{name}" for name in names),
+        ]
+
+    def _rollup_job(self, props: CatalogProps) -> glue.CfnJob:
+        cfg = props.config
+        security = glue.CfnSecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            name=f"{cfg.prefix}-glue",
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=props.data_key.key_arn
+                    )
+                ],
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=props.ops_key.key_arn
+                ),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=props.data_key.key_arn
+                ),
+            ),
+        )
+        self.security_group = ec2.SecurityGroup(
+            self, "JobSg", vpc=props.vpc, description="Glue job ENIs (Glue needs a self-referencing rule)",
+            allow_all_outbound=True,
+        )
+        self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.all_tcp(), "Glue workers talk to each other"
+        )
+        subnet = props.vpc.select_subnets(
+            subnets=props.subnets.subnets, subnet_type=props.subnets.subnet_type
+        ).subnets[0]
+        connection_name = glue_connection_name(cfg)
+        connection = glue.CfnConnection(
+            self,
+            "Network",
+            catalog_id=Aws.ACCOUNT_ID,
+            connection_input=glue.CfnConnection.ConnectionInputProperty(
+                name=connection_name,
+                connection_type="NETWORK",
+                description="Runs the Glue job in the isolated subnets (endpoints, no NAT)",
+                physical_connection_requirements=glue.CfnConnection.PhysicalConnectionRequirementsProperty(
+                    availability_zone=subnet.availability_zone,
+                    subnet_id=subnet.subnet_id,
+                    security_group_id_list=[self.security_group.security_group_id],
+                ),
+            ),
+        )
+        script = assets.Asset(self, "RollupScript", path=str(props.rollup_script))
+        lake_lib = assets.Asset(
+            self, "LakeLibrary", path=str(REPO_ROOT / "lake"),
+            **bundled_asset_options(None, ("lake",)),
+        )
+        self.role = iam.Role(
+            self, "JobRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+            description=f"{cfg.prefix} telemetry rollup job",
+        )
+        script.grant_read(self.role)
+        lake_lib.grant_read(self.role)
+        props.processed_bucket.grant_read_write(self.role)
+        self._grant_job_basics(props)
+        job_name = rollup_job_name(cfg)
+        job = glue.CfnJob(
+            self,
+            "RollupJob",
+            name=job_name,
+            description="Hourly telemetry rollups and anomaly flags (glue_jobs/telemetry_rollup.py)",
+            role=self.role.role_arn,
+            glue_version=GLUE_VERSION,
+            command=glue.CfnJob.JobCommandProperty(
+                name="glueetl", python_version="3", script_location=script.s3_object_url
+            ),
+            worker_type="G.1X",
+            number_of_workers=cfg.glue_workers,
+            timeout=60,
+            max_retries=1,
+            execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
+            security_configuration=security.name,
+            connections=glue.CfnJob.ConnectionsListProperty(connections=[connection_name]),
+            default_arguments={
+                "--job-bookmark-option": "job-bookmark-enable",
+                "--enable-metrics": "true",
+                "--enable-continuous-cloudwatch-log": "true",
+                "--extra-py-files": lake_lib.s3_object_url,
+                "--PROCESSED_BUCKET": props.processed_bucket.bucket_name,
+                "--GLUE_DATABASE": self.database_name,
+                **props.job_arguments,
+            },
+        )
+        job.add_resource_dependency(security)
+        job.add_resource_dependency(connection)
+        self.job_name = job_name
+        glue.CfnTrigger(
+            self,
+            "Schedule",
+            name=f"{job_name}-schedule",
+            type="SCHEDULED",
+            schedule=cfg.rollup_schedule,
+            start_on_creation=True,
+            actions=[glue.CfnTrigger.ActionProperty(job_name=job_name)],
+        ).add_resource_dependency(job)
+        return job
+
+    def _grant_job_basics(self, props: CatalogProps) -> None:
+        base = f"arn:{Aws.PARTITION}"
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GlueCatalogOfTheLake",
+                actions=[
+                    "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+                    "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreatePartition",
+                    "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:UpdateTable",
+                ],
+                resources=self.catalog_arns(),
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GlueConnectionAndBookmarks",
+                actions=["glue:GetConnection", "glue:GetJobBookmark"],
+                resources=[
+                    f"{base}:glue:{region_account}:catalog",
+                    f"{base}:glue:{region_account}:connection/{glue_connection_name(props.config)}",
+                    f"{base}:glue:{region_account}:job/{rollup_job_name(props.config)}",
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GlueJobLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                         "logs:AssociateKmsKey"],
+                resources=[f"{base}:logs:{region_account}:log-group:/aws-glue/*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GlueJobMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GlueVpcNetworkInterfaces",
+                actions=[
+                    "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables", "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkInterfaces",
+                    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags",
+                    "ec2:DeleteTags",
+                ],
+                resources=["*"],
+            )
+        )
+        props.data_key.grant_encrypt_decrypt(self.role)
+        props.ops_key.grant_encrypt_decrypt(self.role)

@@ -1,0 +1,81 @@
+"""A deploy-time custom resource backed directly by one of our own Lambdas.
+
+CDK's `Provider` framework adds Node.js functions outside the VPC; here CloudFormation invokes
+our Python function itself (service token = its ARN), and the function answers on the
+pre-signed response URL through the VPC's S3 gateway endpoint. One function, in the VPC,
+encrypted logs, nothing else to secure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import CustomResource, Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct, IDependable
+
+from infra.log_groups import LogGroupFactory
+
+
+@dataclass(frozen=True)
+class DeployTimeFunctionProps:
+    function_name: str
+    handler: str
+    code: lambda_.Code
+    description: str
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    log_groups: LogGroupFactory
+    env_key: kms.IKey
+    timeout: Duration = Duration.minutes(10)
+    environment: Mapping[str, str] | None = None
+    # What the function needs before CloudFormation may call it: the VPC endpoints (it answers
+    # through the S3 gateway endpoint), security-group rules, the target database...
+    depends_on: tuple[IDependable, ...] = ()
+
+
+class DeployTimeFunction(Construct):
+    """A VPC Lambda run by CloudFormation at deploy time, plus its security group."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: DeployTimeFunctionProps) -> None:
+        super().__init__(scope, construct_id)
+        self._depends_on = props.depends_on
+        self.security_group = ec2.SecurityGroup(
+            self, "Sg", vpc=props.vpc, description=f"{props.function_name} (egress only)",
+            allow_all_outbound=True,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=props.function_name,
+            description=props.description,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            handler=props.handler,
+            code=props.code,
+            timeout=props.timeout,
+            memory_size=512,
+            # Deploy-time only: one run at a time is all CloudFormation ever needs.
+            reserved_concurrent_executions=1,
+            vpc=props.vpc,
+            vpc_subnets=props.subnets,
+            security_groups=[self.security_group],
+            environment_encryption=props.env_key,
+            environment=dict(props.environment or {}),
+            log_group=props.log_groups.create(self, "Logs", f"/aws/lambda/{props.function_name}"),
+        )
+
+    def run(self, construct_id: str, resource_type: str, properties: Mapping[str, object]) -> CustomResource:
+        """A custom resource that CloudFormation creates/updates through this function."""
+        resource = CustomResource(
+            self,
+            construct_id,
+            service_token=self.function.function_arn,
+            resource_type=resource_type,
+            properties=dict(properties),
+        )
+        for dependency in self._depends_on:
+            resource.node.add_dependency(dependency)
+        return resource

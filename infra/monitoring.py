@@ -1,0 +1,126 @@
+"""Operations: an encrypted alarm topic, the alarms that matter, and one dashboard.
+
+Alarms: a message in the DLQ (a file that failed maxReceiveCount times), the oldest message
+in the ingest queue (ingest is falling behind), objects the ingest could not process (its
+Powertools metric: with partial batch responses a failed object is not a Lambda error),
+Lambda errors and throttles, and Glue job runs that end FAILED/TIMEOUT/ERROR (an EventBridge
+rule straight to the topic). The dashboard adds rows loaded/parked/rejected per entity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import LakeConfig
+from lake.contract import ENTITIES
+
+QUEUE_AGE_ALARM_SECONDS = 900
+# What lambdas/ingest publishes through Powertools (docs/interfaces.md).
+INGEST_NAMESPACE = "SurgicalLake"
+INGEST_SERVICE = "ingest"
+ROW_METRICS = ("RowsLoaded", "RowsParked", "RowsRejected")
+
+
+def ingest_metric(name: str, period_minutes: int = 5) -> cw.Metric:
+    return cw.Metric(namespace=INGEST_NAMESPACE, metric_name=name, dimensions_map={"service": INGEST_SERVICE},
+                     period=Duration.minutes(period_minutes), statistic="Sum")
+
+
+@dataclass(frozen=True)
+class MonitoringProps:
+    config: LakeConfig
+    ops_key: kms.IKey
+    queue: sqs.IQueue
+    dlq: sqs.IQueue
+    functions: dict[str, lambda_.IFunction]
+    glue_job_name: str | None
+
+
+class LakeMonitoring(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: MonitoringProps) -> None:
+        super().__init__(scope, construct_id)
+        cfg = props.config
+        self.topic = sns.Topic(
+            self, "Alarms", topic_name=f"{cfg.prefix}-alarms", display_name="surgical-lake alarms",
+            master_key=props.ops_key, enforce_ssl=True,
+        )
+        action = cw_actions.SnsAction(self.topic)
+        self.alarms: list[cw.Alarm] = []
+
+        def alarm(construct_id: str, metric: cw.IMetric, threshold: float, what: str) -> cw.Alarm:
+            created = cw.Alarm(
+                self,
+                construct_id,
+                alarm_name=f"{cfg.prefix}-{construct_id}",
+                alarm_description=what,
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+            created.add_alarm_action(action)
+            self.alarms.append(created)
+            return created
+
+        dlq_depth = props.dlq.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5), statistic="Maximum"
+        )
+        queue_age = props.queue.metric_approximate_age_of_oldest_message(
+            period=Duration.minutes(5), statistic="Maximum"
+        )
+        alarm("dlq-not-empty", dlq_depth, 1, "A raw object failed ingest repeatedly and is in the DLQ")
+        alarm("queue-age", queue_age, QUEUE_AGE_ALARM_SECONDS, "Ingest is falling behind (oldest message age)")
+        failed_objects = ingest_metric("ObjectsFailed")
+        alarm("ingest-objects-failed", failed_objects, 1,
+              "Ingest could not process an object (it will be retried, then go to the DLQ)")
+        widgets: list[cw.IWidget] = [
+            cw.GraphWidget(title="Ingest queue", left=[queue_age], right=[dlq_depth], width=12),
+            *(
+                cw.GraphWidget(
+                    title=f"Rows per entity: {row_metric}",
+                    left=[ingest_metric(f"{entity}.{row_metric}", 60) for entity in ENTITIES],
+                    width=12,
+                )
+                for row_metric in ROW_METRICS
+            ),
+        ]
+        for name, fn in props.functions.items():
+            errors = fn.metric_errors(period=Duration.minutes(5), statistic="Sum")
+            throttles = fn.metric_throttles(period=Duration.minutes(5), statistic="Sum")
+            alarm(f"{name}-errors", errors, 1, f"{name} Lambda raised errors")
+            alarm(f"{name}-throttles", throttles, 1, f"{name} Lambda was throttled")
+            widgets.append(cw.GraphWidget(title=f"{name} Lambda", left=[errors, throttles],
+                                          right=[fn.metric_duration(statistic="p95")], width=12))
+        if props.glue_job_name:
+            rule = events.Rule(
+                self,
+                "GlueJobFailed",
+                description="Glue rollup job ended in FAILED, TIMEOUT or ERROR",
+                event_pattern=events.EventPattern(
+                    source=["aws.glue"],
+                    detail_type=["Glue Job State Change"],
+                    detail={"jobName": [props.glue_job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]},
+                ),
+            )
+            rule.add_target(targets.SnsTopic(self.topic))
+            glue_failures = cw.Metric(
+                namespace="AWS/Events", metric_name="TriggeredRules",
+                dimensions_map={"RuleName": rule.rule_name}, period=Duration.hours(1), statistic="Sum",
+            )
+            widgets.append(cw.GraphWidget(title="Glue job failures", left=[glue_failures], width=12))
+        widgets.append(cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12))
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{cfg.prefix}-lake")
+        for i in range(0, len(widgets), 2):
+            self.dashboard.add_widgets(*widgets[i:i + 2])

@@ -1,0 +1,109 @@
+"""Network: a VPC with private isolated subnets only, reached by AWS services through endpoints.
+
+The VPC spans three AZs because Redshift Serverless requires subnets in three; everything else
+(RDS, the Lambdas, Glue) uses two of them; the interface endpoints, billed per AZ and hour, sit
+in `interface_endpoint_azs` of them (dev: one, reached cross-AZ; prod: two).
+Nothing in the lake needs the internet: the Lambdas, Glue, RDS and Redshift talk to AWS APIs
+through a gateway endpoint (S3) and interface endpoints, so there is no NAT gateway to pay for
+or to leak through. Flow logs go to a KMS-encrypted log group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+# Interface endpoints the ETL and the deploy-time custom resources call.
+INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    "Sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
+    "Glue": ec2.InterfaceVpcEndpointAwsService.GLUE,
+    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    # The Redshift SQL custom resource: Data API + GetNamespace (the managed admin secret's ARN).
+    "RedshiftData": ec2.InterfaceVpcEndpointAwsService.REDSHIFT_DATA,
+    "RedshiftServerless": ec2.InterfaceVpcEndpointAwsService.REDSHIFT_SERVERLESS,
+    # The Athena views custom resource.
+    "Athena": ec2.InterfaceVpcEndpointAwsService.ATHENA,
+}
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    log_key: kms.IKey
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+    availability_zones: tuple[str, ...] | None = None  # None: Fn::GetAZs (env-agnostic)
+    max_azs: int = 3
+    workload_azs: int = 2
+    endpoint_azs: int = 2
+    cidr: str = "10.40.0.0/16"
+
+
+class LakeNetwork(Construct):
+    """VPC over three AZs (workloads in two), isolated subnets, S3 gateway + interface endpoints, encrypted flow logs."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: NetworkProps) -> None:
+        super().__init__(scope, construct_id)
+        azs = list(props.availability_zones) if props.availability_zones else None
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(props.cidr),
+            max_azs=None if azs else props.max_azs,
+            availability_zones=azs,
+            nat_gateways=0,
+            restrict_default_security_group=True,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+                )
+            ],
+        )
+        # Workloads and endpoints: the first two AZs. Redshift Serverless: all three.
+        self.subnets = ec2.SubnetSelection(subnets=self.vpc.isolated_subnets[: props.workload_azs])
+        self.warehouse_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+        flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogs",
+            encryption_key=props.log_key,
+            retention=props.log_retention,
+            removal_policy=props.removal_policy,
+        )
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+
+        self.vpc.add_gateway_endpoint(
+            "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.warehouse_subnets]
+        )
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSg",
+            vpc=self.vpc,
+            description="Interface endpoints: HTTPS from inside the VPC only",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
+        )
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {
+            name: self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=ec2.SubnetSelection(subnets=self.vpc.isolated_subnets[: props.endpoint_azs]),
+                private_dns_enabled=True,
+                open=False,
+                security_groups=[self.endpoint_security_group],
+            )
+            for name, service in INTERFACE_ENDPOINTS.items()
+        }

@@ -1,0 +1,68 @@
+"""The ingest's configuration: environment variables read once per container, typed.
+
+Names are the promise in `infra/config.py: INGEST_ENV_VARS` and docs/interfaces.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from lambdas.ingest.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    processed_bucket: str
+    quarantine_bucket: str
+    glue_database: str
+    hmac_secret_arn: str
+    db_secret_arn: str | None
+    db_host: str | None
+    db_port: int | None
+    db_name: str | None
+    database_url: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IngestConfig:
+        env = os.environ if env is None else env
+        missing = [n for n in ("PROCESSED_BUCKET", "QUARANTINE_BUCKET", "GLUE_DATABASE", "HMAC_SECRET_ARN")
+                   if not env.get(n)]
+        if not env.get("DATABASE_URL") and not env.get("DB_SECRET_ARN"):
+            missing.append("DATABASE_URL or DB_SECRET_ARN")
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+        port = env.get("DB_PORT")
+        return cls(
+            processed_bucket=env["PROCESSED_BUCKET"],
+            quarantine_bucket=env["QUARANTINE_BUCKET"],
+            glue_database=env["GLUE_DATABASE"],
+            hmac_secret_arn=env["HMAC_SECRET_ARN"],
+            db_secret_arn=env.get("DB_SECRET_ARN") or None,
+            db_host=env.get("DB_HOST") or None,
+            db_port=int(port) if port else None,
+            db_name=env.get("DB_NAME") or None,
+            database_url=env.get("DATABASE_URL") or None,
+        )
+
+    def db_conninfo(self, secret_string: str | None) -> str:
+        """libpq URL: DATABASE_URL as is, else the RDS secret (+ overrides) with TLS required."""
+        if self.database_url:
+            return self.database_url
+        if not secret_string:
+            raise ConfigurationError("DB_SECRET_ARN is set but the secret is empty")
+        try:
+            secret = json.loads(secret_string)
+            user, password = secret["username"], secret["password"]
+        except (ValueError, KeyError) as exc:
+            raise ConfigurationError("the DB secret is not RDS-format JSON (username, password, ...)") from exc
+        host = self.db_host or secret.get("host")
+        port = self.db_port or secret.get("port") or 5432
+        name = self.db_name or secret.get("dbname") or "postgres"
+        if not host:
+            raise ConfigurationError("no database host: set DB_HOST or put host in the DB secret")
+        return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
+                f"{quote(name, safe='')}?sslmode=require&connect_timeout=10")

@@ -1,0 +1,116 @@
+"""SQS batch of S3 notifications -> one `pipeline.process_object` per object; partial failures.
+
+Thin on purpose: Powertools parses the batch, reports `batchItemFailures` (only failed messages
+return to the queue, to the DLQ after maxReceiveCount) and emits logs and EMF metrics. Logs
+carry keys, counts and exception class names: never row content or PHI.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+import psycopg
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from lambdas.ingest.config import IngestConfig
+from lambdas.ingest.errors import ObjectFailed
+from lambdas.ingest.events import S3EventNotification
+from lambdas.ingest.pipeline import Deps, Outcome, process_object
+from lambdas.ingest.source import ObjectRef
+
+logger = Logger(service="ingest")
+metrics = Metrics(namespace="SurgicalLake", service="ingest")
+# Report every failure as a batchItemFailure, also when all failed (same retry, no error spam).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+_SECRET_MAX_AGE = 300
+_state: dict[str, Any] = {}
+
+
+def _deps() -> Deps:
+    if "deps" not in _state:
+        config = IngestConfig.from_env()
+        key = parameters.get_secret(config.hmac_secret_arn, max_age=_SECRET_MAX_AGE)
+        _state["deps"] = Deps(config, boto3.client("s3"), boto3.client("glue"),
+                              key.encode() if isinstance(key, str) else bytes(key))
+    return _state["deps"]
+
+
+def _connection(config: IngestConfig) -> psycopg.Connection:
+    """One connection per container, reopened after a failure broke it."""
+    conn = _state.get("conn")
+    if conn is None or conn.closed or conn.broken:
+        secret = None
+        if not config.database_url and config.db_secret_arn:
+            secret = parameters.get_secret(config.db_secret_arn, max_age=_SECRET_MAX_AGE)
+        conn = psycopg.connect(config.db_conninfo(secret), autocommit=True)
+        _state["conn"] = conn
+    return conn
+
+
+def object_refs(body: str) -> list[ObjectRef]:
+    """Objects named by one SQS body; `s3:TestEvent` (sent when notifications are set up) names none."""
+    payload = json.loads(body)
+    if payload.get("Event") == "s3:TestEvent" or "Records" not in payload:
+        return []
+    event = parse(event=payload, model=S3EventNotification)
+    return [ObjectRef(r.s3.bucket.name, unquote_plus(r.s3.object.key), r.s3.object.versionId)
+            for r in event.Records if r.eventName.startswith("ObjectCreated")]
+
+
+def _emit(outcome: Outcome) -> None:
+    c = outcome.counts
+    logger.info("object ingested", extra={
+        "object_key": outcome.key, "entity": outcome.entity, "status": outcome.status,
+        "rows_in": c.rows_in, "rows_loaded": c.rows_loaded, "rows_parked": c.rows_parked,
+        "rows_rejected": c.rows_rejected, "reasons": outcome.reasons, "error": outcome.error,
+    })
+    if outcome.status == "skipped":
+        metrics.add_metric(name="ObjectsSkipped", unit=MetricUnit.Count, value=1)
+        return
+    entity = outcome.entity or "unrouted"
+    for name, value in (("RowsLoaded", c.rows_loaded), ("RowsParked", c.rows_parked),
+                        ("RowsRejected", c.rows_rejected)):
+        metrics.add_metric(name=f"{entity}.{name}", unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name=f"Objects.{outcome.status}", unit=MetricUnit.Count, value=1)
+
+
+def record_handler(record: SQSRecord) -> None:
+    deps = _deps()
+    metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
+    try:
+        refs = object_refs(record.body)
+    except (ValueError, ValidationError):
+        logger.warning("message body is not an S3 notification", extra={"message_id": record.message_id})
+        raise ObjectFailed("message body is not an S3 notification") from None
+    for ref in refs:
+        try:
+            outcome = process_object(deps, _connection(deps.config), ref)
+        except Exception as exc:
+            # The class name only: database and parser messages can quote row values.
+            logger.warning("object failed, will be retried",
+                           extra={"object_key": ref.key, "error": type(exc).__name__})
+            metrics.add_metric(name="ObjectsFailed", unit=MetricUnit.Count, value=1)
+            conn = _state.get("conn")
+            if isinstance(exc, psycopg.OperationalError) and conn is not None:
+                conn.close()
+            raise ObjectFailed(f"{ref.key}: {type(exc).__name__}") from None
+        _emit(outcome)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

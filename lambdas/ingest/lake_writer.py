@@ -1,0 +1,192 @@
+"""Telemetry -> zstd Parquet under the processed bucket, one file per (date, robot) partition.
+
+Path: `procedure_telemetry/date=YYYY-MM-DD/robot_id=.../<source name>-<key hash>-<checksum>.parquet`.
+The name is derived from the source key and its content checksum: a replay of the same object
+overwrites its own files, and a changed object under the same key writes new names and then
+deletes the previous version's files (listed in `etl.lake_files`), so nothing is duplicated
+even when the new version covers different partitions. Rows are buffered per partition and
+flushed in large row groups to local temp files (bounded memory), uploaded when the object is
+fully read. Orphans (a procedure or robot not in RDS) load: analytics surfaces them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lake.contract import Entity, arrow_schema, glue_columns, lake_data_columns
+
+ROW_GROUP_ROWS = 1 << 20
+_BUFFER_ROWS = 1 << 19  # rows held in memory across partitions before all are flushed
+
+
+def file_name(source_key: str, checksum: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", source_key.rsplit("/", 1)[-1])
+    key_hash = hashlib.sha256(source_key.encode()).hexdigest()[:8]
+    return f"{base}-{key_hash}-{checksum.split(':')[-1][:12]}.parquet"
+
+
+def partition_prefix(entity: Entity, values: tuple[str, ...]) -> str:
+    parts = "/".join(f"{k}={v}" for k, v in zip(entity.partition_keys, values, strict=True))
+    return f"{entity.name}/{parts}/"
+
+
+@dataclass
+class _Partition:
+    path: str
+    pending: list[pa.Table] = field(default_factory=list)
+    pending_rows: int = 0
+    rows: int = 0
+    writer: pq.ParquetWriter | None = None
+
+
+class PartitionedWriter:
+    """Accumulates valid telemetry rows per partition into local Parquet files."""
+
+    def __init__(self, entity: Entity, source_key: str, checksum: str, workdir: str | None = None) -> None:
+        self.entity = entity
+        self.name = file_name(source_key, checksum)
+        self.columns = lake_data_columns(entity.stored_columns(), entity.partition_keys)
+        self.schema = arrow_schema(self.columns)
+        self._dir = tempfile.TemporaryDirectory(dir=workdir)
+        self.partitions: dict[tuple[str, ...], _Partition] = {}
+        self._buffered = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        # Integer partition codes (UTC day * robots + robot) sort far faster than joined strings.
+        ms = pc.cast(pc.cast(table.column("timestamp"), pa.timestamp("ms")), pa.int64()).to_numpy()
+        days = ms // 86_400_000
+        robots = pc.dictionary_encode(table.column("robot_id")).combine_chunks()
+        robot_codes = robots.indices.to_numpy().astype(np.int64)
+        codes = (days - days.min()) * len(robots.dictionary) + robot_codes
+        order = np.argsort(codes, kind="stable")
+        ordered = table.take(pa.array(order)).select([c.name for c in self.columns])
+        sorted_codes = codes[order]
+        cuts = np.flatnonzero(np.diff(sorted_codes)) + 1
+        for start, stop in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(order)])), strict=True):
+            first = order[start]
+            date = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=int(days[first]))).strftime("%Y-%m-%d")
+            robot = robots.dictionary[robot_codes[first]].as_py()
+            self._add((date, robot), ordered.slice(start, stop - start))
+        if self._buffered > _BUFFER_ROWS:
+            # Flush every partition: pending slices share their batch's buffers, so only
+            # flushing all of them releases memory.
+            for p in self.partitions.values():
+                self._flush(p)
+
+    def _add(self, values: tuple[str, ...], part: pa.Table) -> None:
+        p = self.partitions.get(values)
+        if p is None:
+            p = self.partitions[values] = _Partition(os.path.join(self._dir.name, f"{len(self.partitions)}.parquet"))
+        p.pending.append(part)
+        p.pending_rows += part.num_rows
+        self._buffered += part.num_rows
+
+    def _flush(self, p: _Partition) -> None:
+        if not p.pending:
+            return
+        table = pa.concat_tables(p.pending).cast(self.schema)
+        if p.writer is None:
+            p.writer = pq.ParquetWriter(p.path, self.schema, compression="zstd")
+        p.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        p.rows += table.num_rows
+        self._buffered -= p.pending_rows
+        p.pending, p.pending_rows = [], 0
+
+    def close(self) -> None:
+        """Finish every file (call once, after the last batch)."""
+        for p in self.partitions.values():
+            self._flush(p)
+            if p.writer is not None:
+                p.writer.close()
+
+    def cleanup(self) -> None:
+        self._dir.cleanup()
+
+    def keys(self) -> dict[tuple[str, ...], str]:
+        return {v: partition_prefix(self.entity, v) + self.name for v in self.partitions}
+
+
+def previous_files(conn: psycopg.Connection, source_key: str) -> list[tuple[str, datetime, str]]:
+    return conn.execute("SELECT path, src_modified, content_checksum FROM etl.lake_files WHERE object_key = %s",
+                        (source_key,)).fetchall()
+
+
+def superseded(previous: list[tuple[str, datetime, str]], src_modified: datetime, checksum: str) -> bool:
+    """A newer version of this key is already in the lake: this older one must not replace it."""
+    return any(mod > src_modified for _, mod, chk in previous if chk != checksum)
+
+
+def upload(s3: Any, bucket: str, writer: PartitionedWriter) -> list[str]:
+    written = []
+    for values, key in writer.keys().items():
+        s3.upload_file(writer.partitions[values].path, bucket, key)
+        written.append(key)
+    return written
+
+
+def record_files(conn: psycopg.Connection, writer: PartitionedWriter, source_key: str, checksum: str,
+                 src_modified: datetime) -> None:
+    conn.execute("DELETE FROM etl.lake_files WHERE object_key = %s", (source_key,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO etl.lake_files (path, object_key, content_checksum, src_modified, partition_values,"
+            " row_count) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (path) DO UPDATE SET object_key = excluded.object_key,"
+            " content_checksum = excluded.content_checksum, src_modified = excluded.src_modified,"
+            " row_count = excluded.row_count, written_at = now()",
+            [(key, source_key, checksum, src_modified, list(values), writer.partitions[values].rows)
+             for values, key in writer.keys().items()],
+        )
+
+
+def delete_objects(s3: Any, bucket: str, keys: list[str]) -> None:
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start:start + 1000]
+        if chunk:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+
+
+def register_partitions(glue: Any, database: str, bucket: str, entity: Entity,
+                        values: list[tuple[str, ...]]) -> None:
+    """Create the Glue table if absent, then add the partitions (existing ones are fine)."""
+    columns = [{"Name": c["name"], "Type": c["type"], "Comment": c["comment"]}  # boto3 spelling of the CDK keys
+               for c in glue_columns(lake_data_columns(entity.stored_columns(), entity.partition_keys))]
+    storage = {
+        "Columns": columns,
+        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+    }
+    try:
+        glue.get_table(DatabaseName=database, Name=entity.name)
+    except glue.exceptions.EntityNotFoundException:
+        with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+            glue.create_table(DatabaseName=database, TableInput={
+                "Name": entity.name, "TableType": "EXTERNAL_TABLE",
+                "Parameters": {"classification": "parquet", "parquet.compression": "ZSTD"},
+                "PartitionKeys": [{"Name": k, "Type": "string"} for k in entity.partition_keys],
+                "StorageDescriptor": {**storage, "Location": f"s3://{bucket}/{entity.name}/"},
+            })
+    inputs = [{"Values": list(v), "StorageDescriptor": {**storage,
+               "Location": f"s3://{bucket}/{partition_prefix(entity, v)}"}} for v in values]
+    for start in range(0, len(inputs), 100):
+        resp = glue.batch_create_partition(DatabaseName=database, TableName=entity.name,
+                                           PartitionInputList=inputs[start:start + 100])
+        for err in resp.get("Errors", []):
+            if err.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException":
+                raise RuntimeError(f"Glue batch_create_partition failed: {err['ErrorDetail'].get('ErrorCode')}")

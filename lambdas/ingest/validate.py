@@ -1,0 +1,277 @@
+"""Contract rules applied to a record batch, vectorized with pyarrow.compute.
+
+Each column is coerced to its contract type; every rule yields a boolean mask per reason, so a
+row can carry several reasons. Timestamps are ISO 8601; offsets are normalized to UTC and
+naive values are UTC. Duplicate primary keys within one object: the first occurrence wins,
+later ones are `duplicate_key` (tracked across batches by `SeenKeys`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lake.contract import Column, DType, Entity, arrow_type
+
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_INTEGER = r"^[+-]?\d+$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$"
+_HAS_OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+_TRUE = ("true", "t", "1", "yes", "y")
+_FALSE = ("false", "f", "0", "no", "n")
+
+
+@dataclass
+class Validated:
+    """Typed columns (NULL where a value failed) and, per reason, a mask of the rows it hits."""
+
+    table: pa.Table  # entity columns in contract Arrow types
+    raw: pa.Table  # the values as received, for the quarantine's non-PHI columns
+    lines: np.ndarray
+    reasons: dict[str, np.ndarray]
+
+    @property
+    def rejected(self) -> np.ndarray:
+        out = np.zeros(self.table.num_rows, dtype=bool)
+        for mask in self.reasons.values():
+            out |= mask
+        return out
+
+    def row_reasons(self, index: int) -> list[str]:
+        return [r for r, m in self.reasons.items() if m[index]]
+
+
+def _mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+_HEX = np.full(256, 255, dtype=np.uint8)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_UUID_DASHES = np.array([8, 13, 18, 23])
+_UUID_HEX = np.setdiff1d(np.arange(36), _UUID_DASHES)
+
+
+def _fixed_width(values: pa.Array, width: int) -> np.ndarray:
+    """Equal-length strings as one numpy array of fixed-width bytes (no Python objects)."""
+    data = pc.binary_join_element_wise(values, "").cast(pa.binary())  # contiguous copy
+    return np.frombuffer(data.buffers()[2], dtype=f"S{width}", count=len(values), offset=data.offset * width)
+
+
+class _Runs:
+    """Sorted arrays of one fixed-width key form; runs of similar size are merged (a binary counter)."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        hit = np.zeros(len(keys), dtype=bool)
+        for run in self.runs:
+            pos = np.searchsorted(run, keys)
+            pos[pos == len(run)] = 0
+            hit |= run[pos] == keys
+        return hit
+
+    def add(self, sorted_new: np.ndarray) -> None:
+        if len(sorted_new) == 0:
+            return
+        self.runs.append(sorted_new)
+        while len(self.runs) > 1 and 2 * len(self.runs[-1]) >= len(self.runs[-2]):
+            merged = np.concatenate((self.runs.pop(-2), self.runs.pop()))
+            merged.sort()  # in place: one copy of the merged run at a time
+            self.runs.append(merged)
+
+
+class SeenKeys:
+    """Primary keys already seen in this object, exact, without a Python object per key.
+
+    Keys are grouped by length into sorted fixed-width byte arrays; lower-case UUIDs (telemetry)
+    are packed to 16 bytes. About 16 bytes per telemetry row, so a 1 GB object needs ~60 MB.
+    """
+
+    def __init__(self) -> None:
+        self._forms: dict[str, _Runs] = {}
+
+    def _encode(self, values: pa.Array, width: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(form name, row positions, encoded keys) for equal-length keys."""
+        raw = _fixed_width(values, width)
+        if width != 36:
+            return [(f"s{width}", np.arange(len(raw)), raw)]
+        mat = np.frombuffer(raw.tobytes(), dtype=np.uint8).reshape(len(raw), 36)
+        nibbles = _HEX[mat[:, _UUID_HEX]]
+        is_uuid = (mat[:, _UUID_DASHES] == ord("-")).all(axis=1) & (nibbles < 16).all(axis=1)
+        uuid_rows = np.flatnonzero(is_uuid)
+        packed = ((nibbles[uuid_rows, 0::2] << 4) | nibbles[uuid_rows, 1::2]).copy().view("S16").ravel()
+        other = np.flatnonzero(~is_uuid)
+        return [("uuid", uuid_rows, packed), ("s36", other, raw[other])]
+
+    def first_seen(self, keys: pa.Array) -> np.ndarray:
+        """Mask of keys that occurred earlier (in this call or before); records the new ones."""
+        dup = np.zeros(len(keys), dtype=bool)
+        present = np.flatnonzero(_mask(pc.is_valid(keys)))
+        if len(present) == 0:
+            return dup
+        values = keys.take(pa.array(present))
+        codes = pc.index_in(values, value_set=pc.unique(values)).to_numpy()  # Arrow hashing
+        order = np.argsort(codes, kind="stable")
+        within = np.ones(len(values), dtype=bool)
+        within[order[np.concatenate(([True], np.diff(codes[order]) != 0))]] = False
+        lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
+        for width in np.unique(lengths):
+            rows = np.flatnonzero(lengths == width)
+            for form, sub_rows, encoded in self._encode(values.take(pa.array(rows)), int(width)):
+                if len(sub_rows) == 0:
+                    continue
+                at = rows[sub_rows]
+                runs = self._forms.setdefault(form, _Runs())
+                earlier = runs.contains(encoded)
+                dup[present[at]] = within[at] | earlier
+                runs.add(np.sort(encoded[~within[at] & ~earlier]))
+        return dup
+
+
+def _blank_to_null(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Empty or whitespace-only strings mean absent (no copy of the values)."""
+    blank = pc.or_(pc.equal(arr, ""), pc.utf8_is_space(arr))
+    return pc.if_else(blank, pa.scalar(None, pa.string()), arr)
+
+
+def _strings(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Trimmed strings; empty means absent."""
+    trimmed = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _try_cast(arr: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray | None:
+    """Arrow's strict cast when every present value parses (the common, clean case), else None."""
+    try:
+        return arr.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _parse_each(strings: pa.ChunkedArray, ok: np.ndarray, parse, target: pa.DataType) -> pa.Array:
+    """Per-value fallback when Arrow's all-or-nothing cast refuses a batch (e.g. Feb 30)."""
+    out = []
+    for value, good in zip(strings.to_pylist(), ok, strict=True):
+        if good and value is not None:
+            try:
+                out.append(parse(value))
+                continue
+            except ValueError:
+                pass
+        out.append(None)
+    return pa.array(out, target)
+
+
+def _iso_ts(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("z", "Z"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _fast_cast(arr: pa.ChunkedArray, col: Column) -> pa.ChunkedArray | None:
+    """Typed values when a plain cast accepts every value (timestamps: all with an offset)."""
+    if col.dtype is DType.TIMESTAMP:
+        cast = _try_cast(arr, pa.timestamp("ns", tz="UTC"))
+        return None if cast is None else cast.cast(arrow_type(col.dtype), safe=False)
+    if col.dtype is DType.FLOAT:
+        return _try_cast(arr, pa.float64())
+    if col.dtype is DType.INT:
+        return _try_cast(arr, pa.int64())
+    if col.dtype is DType.DATE:
+        return _try_cast(arr, pa.date32()) if _all_match(arr, _DATE) else None
+    return None
+
+
+def _all_match(arr: pa.ChunkedArray, pattern: str) -> bool:
+    matched = pc.match_substring_regex(arr, pattern)
+    return bool(pc.all(pc.or_kleene(matched, pc.is_null(arr))).as_py())
+
+
+def _coerce(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray, str]:
+    """(typed values, mask of present values that failed to parse, reason for those)."""
+    target = arrow_type(col.dtype)
+    clean = np.zeros(len(arr), bool)
+    if col.dtype is DType.STRING:
+        return (_blank_to_null(arr) if arr.type == pa.string() else arr.cast(pa.string())), clean, ""
+    if arr.type != pa.string():  # typed by the JSON reader
+        return (arr if col.dtype is DType.INT else arr.cast(target)), clean, "bad_type"
+    fast = _fast_cast(_blank_to_null(arr), col)
+    if fast is not None:
+        return fast, clean, "bad_timestamp" if col.dtype in (DType.DATE, DType.TIMESTAMP) else "bad_type"
+    strings = _strings(arr)
+    present = _mask(pc.is_valid(strings))
+    if col.dtype in (DType.FLOAT, DType.INT):
+        ok = _mask(pc.match_substring_regex(strings, _NUMBER if col.dtype is DType.FLOAT else _INTEGER))
+        valid = pc.if_else(pa.array(ok), strings, pa.scalar(None, pa.string()))
+        typed = valid.cast(pa.float64() if col.dtype is DType.FLOAT else pa.int64())
+        return typed, present & ~ok, "bad_type"
+    if col.dtype is DType.BOOL:
+        lowered = pc.utf8_lower(strings)
+        is_true, is_false = _mask(pc.is_in(lowered, pa.array(_TRUE))), _mask(pc.is_in(lowered, pa.array(_FALSE)))
+        typed = pa.array(np.where(is_true, True, False), pa.bool_(), mask=~(is_true | is_false))
+        return typed, present & ~(is_true | is_false), "bad_type"
+    if col.dtype is DType.DATE:
+        ok = _mask(pc.match_substring_regex(strings, _DATE))
+        valid = pc.if_else(pa.array(ok), strings, pa.scalar(None, pa.string()))
+        try:
+            typed = valid.cast(pa.date32())
+        except pa.ArrowInvalid:
+            typed = _parse_each(strings, ok, date.fromisoformat, pa.date32())
+        return typed, present & ~_mask(pc.is_valid(typed)), "bad_timestamp"
+    ok = _mask(pc.match_substring_regex(strings, _TIMESTAMP))
+    valid = pc.if_else(pa.array(ok), strings, pa.scalar(None, pa.string()))
+    zoned = pc.if_else(pc.match_substring_regex(valid, _HAS_OFFSET), valid,
+                       pc.binary_join_element_wise(valid, "Z", ""))
+    zoned = pc.replace_substring(pc.replace_substring(zoned, " ", "T"), "z", "Z")
+    try:
+        typed = zoned.cast(pa.timestamp("ns", tz="UTC")).cast(target, safe=False)
+    except pa.ArrowInvalid:
+        typed = _parse_each(strings, ok, _iso_ts, target)
+    return typed, present & ~_mask(pc.is_valid(typed)), "bad_timestamp"
+
+
+def validate(table: pa.Table, lines: np.ndarray, entity: Entity, seen: SeenKeys) -> Validated:
+    """Apply every contract rule to one batch; returns typed values and the reasons per row."""
+    n = table.num_rows
+    reasons = {r: np.zeros(n, dtype=bool) for r in (
+        "missing_required", "bad_type", "bad_timestamp", "out_of_range", "bad_enum", "bad_pattern",
+        "inconsistent", "duplicate_key")}
+    typed_cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for col in entity.columns:
+        arr = table.column(col.name)
+        typed, failed, reason = _coerce(arr, col)
+        if failed.any():
+            reasons[reason] |= failed
+        present = _mask(pc.is_valid(typed))
+        if not col.nullable:
+            reasons["missing_required"] |= ~present & ~failed
+        if col.min is not None or col.max is not None:
+            low = pc.less(typed, col.min) if col.min is not None else pa.nulls(n, pa.bool_())
+            high = pc.greater(typed, col.max) if col.max is not None else pa.nulls(n, pa.bool_())
+            bad = _mask(low) | _mask(high)
+            if col.dtype is DType.FLOAT:
+                bad |= _mask(pc.is_nan(typed))
+            reasons["out_of_range"] |= bad
+        else:
+            bad = np.zeros(n, dtype=bool)
+        if col.enum is not None:
+            reasons["bad_enum"] |= present & ~_mask(pc.is_in(typed, pa.array(col.enum)))
+        if col.pattern is not None:
+            reasons["bad_pattern"] |= present & ~_mask(pc.match_substring_regex(typed, f"^(?:{col.pattern})$"))
+        if col.dtype is DType.INT:
+            typed = pc.if_else(pa.array(bad), pa.scalar(None, typed.type), typed).cast(pa.int32())
+        typed_cols[col.name] = typed
+    for check in entity.row_checks:
+        reasons[check.reason] |= _mask(pc.less(typed_cols[check.left], typed_cols[check.right]))
+    reasons["duplicate_key"] |= seen.first_seen(pc.cast(typed_cols[entity.primary_key], pa.string())
+                                                .combine_chunks()
+                                                if isinstance(typed_cols[entity.primary_key], pa.ChunkedArray)
+                                                else typed_cols[entity.primary_key])
+    typed_table = pa.table({c.name: typed_cols[c.name] for c in entity.columns},
+                           schema=pa.schema([(c.name, arrow_type(c.dtype)) for c in entity.columns]))
+    return Validated(typed_table, table, lines, {r: m for r, m in reasons.items() if m.any()})

@@ -1,0 +1,81 @@
+"""PHI: raw patient values appear nowhere (RDS, Parquet, quarantine, logs); pseudonyms are as specified."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+
+from tests.lambdas.ingest.conftest import HMAC_KEY
+from tests.lambdas.ingest.samples import (
+    PROC_HEADER,
+    ROBOT_HEADER,
+    csv_file,
+    ndjson,
+    procedure,
+    robot,
+    telemetry,
+)
+
+MRNS = ("MRN48151623", "MRN42424242", "MRN77777777", "MRN31415926")
+NAMES = ("Ada Quixote", "Bertram Zyx", "Cora Vexley", "Dmitri Ulm")
+BIRTHS = ("1961-07-19", "1935-03-04", "1935-03-02", "1977-11-30")
+ZIPS = ("02139", "94110", "60614", "73301")
+SSN = "123-45-6789"
+
+
+def _procedures_file() -> str:
+    rows = [
+        procedure(1, mrn=MRNS[0], name=NAMES[0], birth=BIRTHS[0], zip_=ZIPS[0]),
+        # 89 on 2025-03-03 (birthday tomorrow) vs 90 the day before: Safe Harbor groups only 90+
+        procedure(2, mrn=MRNS[1], name=NAMES[1], birth=BIRTHS[1], zip_=ZIPS[1]),
+        procedure(3, mrn=MRNS[2], name=NAMES[2], birth=BIRTHS[2], zip_=ZIPS[2]),
+        # rejected (bad enum): still pseudonymized in quarantine
+        procedure(4, mrn=MRNS[3], name=NAMES[3], birth=BIRTHS[3], zip_=ZIPS[3], status="postponed"),
+    ]
+    # one malformed line that carries PHI: recorded by line number only
+    rows.append(f"PROC-000005,ROBOT-0001,{MRNS[3]},{NAMES[3]}")
+    header = PROC_HEADER + ",ssn"
+    return csv_file(header, [r + f",{SSN}" if r.count(",") > 5 else r for r in rows])
+
+
+def test_raw_patient_values_appear_nowhere(lake, caplog, capsys):
+    # GIVEN a robot, procedures full of PHI (plus an unknown SSN column), and telemetry
+    caplog.set_level(logging.DEBUG)
+    lake.ingest("surgical_robots/r.csv", csv_file(ROBOT_HEADER, [robot(1)]))
+    response = lake.ingest("surgical_procedures/p.csv", _procedures_file())
+    lake.ingest("procedure_telemetry/t.ndjson", ndjson([telemetry(1)]))
+    assert response == {"batchItemFailures": []}
+    # WHEN everything the pipeline wrote is dumped as text
+    dumps = []
+    for table in ("surgical_robots", "surgical_procedures", "etl.ingest_ledger", "etl.parked_rows",
+                  "etl.lake_files"):
+        dumps += [r[0] for r in lake.query(f"SELECT t::text FROM {table} t")]
+    for key in lake.keys(lake.quarantine):
+        dumps.append(lake.s3.get_object(Bucket=lake.quarantine, Key=key)["Body"].read().decode())
+    for key in lake.keys(lake.processed):
+        dumps.append(lake.parquet(key).to_pandas().to_csv())
+    dumps.append(caplog.text)
+    dumps.append(capsys.readouterr().out)
+    everything = "\n".join(dumps)
+    # THEN no MRN, name, birth date, full ZIP or SSN is anywhere
+    for raw in (*MRNS, *NAMES, *BIRTHS, *ZIPS, SSN):
+        assert raw not in everything, raw
+    # AND the pseudonyms are the keyed HMAC, the birth year (NULL for 90+) and the ZIP3
+    expected_key = hmac.new(HMAC_KEY.encode(), MRNS[0].encode(), hashlib.sha256).hexdigest()
+    assert lake.query("SELECT procedure_id, patient_key, patient_birth_year, patient_age_90_plus, patient_zip3"
+                      " FROM surgical_procedures ORDER BY 1") == [
+        ("PROC-000001", expected_key, 1961, False, "021"),
+        ("PROC-000002", hmac.new(HMAC_KEY.encode(), MRNS[1].encode(), hashlib.sha256).hexdigest(), 1935, False,
+         "941"),
+        ("PROC-000003", hmac.new(HMAC_KEY.encode(), MRNS[2].encode(), hashlib.sha256).hexdigest(), None, True,
+         "606"),
+    ]
+    assert expected_key != hashlib.sha256(MRNS[0].encode()).hexdigest()
+    lines = lake.quarantine_lines("surgical_procedures/surgical_procedures/p.csv.rejects.ndjson")
+    assert [(q["line"], q["reasons"]) for q in lines] == [(6, ["malformed_row"]), (5, ["bad_enum"])]
+    assert lines[0]["row"] is None
+    rejected = lines[1]["row"]
+    assert "patient_id" not in rejected and "patient_name" not in rejected and "ssn" not in rejected
+    assert (rejected["patient_key"], rejected["patient_birth_year"], rejected["patient_zip3"], rejected["status"]) == (
+        hmac.new(HMAC_KEY.encode(), MRNS[3].encode(), hashlib.sha256).hexdigest(), 1977, "733", "postponed")

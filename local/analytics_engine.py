@@ -59,6 +59,7 @@ _PG_ARROW = {
     "double precision": pa.float64(), "real": pa.float32(), "numeric": pa.float64(),
     "boolean": pa.bool_(), "date": pa.date32(),
     "timestamp with time zone": pa.timestamp("us", tz="UTC"), "timestamp without time zone": pa.timestamp("us"),
+    "ARRAY": pa.list_(pa.string()),  # e.g. etl.lake_files.partition_values text[]
 }
 
 
@@ -221,6 +222,8 @@ def _rows_to_arrow(rows: list[tuple], cols: list[tuple[str, str]]) -> pa.Table:
             values = tuple(None if v is None else json.dumps(v) for v in values)
         elif arrow_type == pa.string():
             values = tuple(None if v is None else str(v) for v in values)
+        elif dtype == "ARRAY":
+            values = tuple(None if v is None else [None if x is None else str(x) for x in v] for v in values)
         arrays.append(pa.array(values, type=arrow_type))
     return pa.Table.from_arrays(arrays, names=[c for c, _ in cols])
 

@@ -115,9 +115,18 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, dialect: str | None = No
     if dialect:
         sql = transpile(sql, dialect)
     try:
-        return con.sql(sql).to_arrow_table()
+        return _integer_sums(con.sql(sql).to_arrow_table())
     except duckdb.Error as exc:
         raise EngineError(f"query failed: {exc}") from exc
+
+
+def _integer_sums(table: pa.Table) -> pa.Table:
+    """DuckDB sums integers as HUGEINT (Arrow decimal(38, 0)); Redshift returns BIGINT. Match it
+    so callers (the report, JSON) get ints, not Decimals; an overflow raises instead of wrapping."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type) and field.type.scale == 0:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+    return table
 
 
 def run_athena_query(con: duckdb.DuckDBPyConnection, name: str,

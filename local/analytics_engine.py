@@ -59,6 +59,7 @@ _PG_ARROW = {
     "double precision": pa.float64(), "real": pa.float32(), "numeric": pa.float64(),
     "boolean": pa.bool_(), "date": pa.date32(),
     "timestamp with time zone": pa.timestamp("us", tz="UTC"), "timestamp without time zone": pa.timestamp("us"),
+    "ARRAY": pa.list_(pa.string()),  # e.g. etl.lake_files.partition_values text[]
 }
 
 
@@ -114,9 +115,18 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, dialect: str | None = No
     if dialect:
         sql = transpile(sql, dialect)
     try:
-        return con.sql(sql).to_arrow_table()
+        return _integer_sums(con.sql(sql).to_arrow_table())
     except duckdb.Error as exc:
         raise EngineError(f"query failed: {exc}") from exc
+
+
+def _integer_sums(table: pa.Table) -> pa.Table:
+    """DuckDB sums integers as HUGEINT (Arrow decimal(38, 0)); Redshift returns BIGINT. Match it
+    so callers (the report, JSON) get ints, not Decimals; an overflow raises instead of wrapping."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type) and field.type.scale == 0:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.int64()))
+    return table
 
 
 def run_athena_query(con: duckdb.DuckDBPyConnection, name: str,
@@ -221,6 +231,8 @@ def _rows_to_arrow(rows: list[tuple], cols: list[tuple[str, str]]) -> pa.Table:
             values = tuple(None if v is None else json.dumps(v) for v in values)
         elif arrow_type == pa.string():
             values = tuple(None if v is None else str(v) for v in values)
+        elif dtype == "ARRAY":
+            values = tuple(None if v is None else [None if x is None else str(x) for x in v] for v in values)
         arrays.append(pa.array(values, type=arrow_type))
     return pa.Table.from_arrays(arrays, names=[c for c, _ in cols])
 

@@ -107,3 +107,24 @@ def test_errors_are_engine_errors() -> None:
         run_athena_query(con, "q_nope")
     with pytest.raises(EngineError, match="expected one statement"):
         transpile("SELECT 1; SELECT 2", "redshift")
+
+
+def test_postgres_arrays_arrive_as_lists(migrated_db: str) -> None:
+    # GIVEN an ingest bookkeeping row with a text[] column (etl.lake_files, migration 010)
+    with psycopg.connect(migrated_db) as conn:
+        conn.execute(
+            "INSERT INTO etl.lake_files (path, object_key, content_checksum, src_modified, partition_values,"
+            " row_count) VALUES ('p', 'k', 'c', now(), ARRAY['2024-01-02', 'ROBOT-0001'], 3)"
+        )
+    # WHEN the engine copies it THEN the array is a list, not its text form
+    con = open_engine(migrated_db, None)
+    assert run_query(con, "SELECT partition_values, row_count FROM rds_etl.lake_files").to_pylist() == [
+        {"partition_values": ["2024-01-02", "ROBOT-0001"], "row_count": 3}]
+
+
+def test_integer_sums_are_bigints_as_in_redshift() -> None:
+    # GIVEN DuckDB, which sums INTEGER columns into HUGEINT WHEN summing THEN the result is int64
+    con = open_engine(None, None)
+    table = run_query(con, "SELECT SUM(x) AS s FROM (VALUES (1::INTEGER), (2::INTEGER)) t(x)")
+    assert table.schema.field("s").type == pa.int64()
+    assert table.to_pylist() == [{"s": 3}]

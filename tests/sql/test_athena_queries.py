@@ -145,3 +145,13 @@ def test_q_procedure_telemetry_last_7_days(engine) -> None:
     got = _rows(run_athena_query(engine, "q_procedure_telemetry_last_7_days"))
     assert [(r["procedure_id"], r["samples"], r["span_seconds"], r["error_samples"]) for r in got] == [
         ("PROC-000001", 3, 120, 1)]
+
+
+def test_athena_files_use_unqualified_names_and_say_what_they_answer() -> None:
+    # GIVEN the Athena files as deployed (the workgroup / named query sets the Glue database)
+    for f in athena_files():
+        text = f.path.read_text()
+        tree = sqlglot.parse_one(text, read="athena")
+        # THEN no table is schema-qualified and each file opens with its question
+        assert all(not t.db for t in tree.find_all(exp.Table)), f.path.name
+        assert text.startswith("-- ") and "?" in text.splitlines()[0], f.path.name

@@ -396,3 +396,31 @@ def test_v_ingest_reconciliation(engine) -> None:
         ("procedure_outcomes", D(2024, 5, 3), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, ts(5, 3, 8), 0),  # parked only
     ]
     assert got == [dict(zip(cols, e, strict=True)) for e in expected]
+
+
+def test_failure_precursor_window_boundaries(tmp_path: Path) -> None:
+    # GIVEN one failure at Mar 10 12:00 and hourly rows around the window edges
+    import pyarrow as pa
+
+    from lake.contract import ENTITIES, LINEAGE_COLUMNS, arrow_schema
+
+    def arrow(entity: str, rows: list[dict]) -> pa.Table:
+        schema = arrow_schema((*ENTITIES[entity].stored_columns(), *LINEAGE_COLUMNS))
+        return pa.Table.from_pylist([{"loaded_at": ts(1, 1), **r} for r in rows], schema=schema)
+
+    start = ts(3, 10, 12)
+    edges = {  # hour -> sample_count, so each edge shows up in a distinct sum
+        start - dt.timedelta(days=3): 1,  # first precursor hour (inclusive)
+        start - dt.timedelta(days=3, hours=1): 10,  # last baseline hour
+        start - dt.timedelta(days=33): 100,  # first baseline hour (inclusive)
+        start - dt.timedelta(days=33, hours=1): 1000,  # too early
+        start: 10000,  # the failure's own hour: excluded
+    }
+    write_lake(tmp_path, "telemetry_hourly", [hourly(R1, h, 1, n, 40, 40, 5, 5, 0) for h, n in edges.items()])
+    con = open_engine(None, tmp_path, rds_tables={
+        "surgical_robots": arrow("surgical_robots", [robot(R1, "FAC-001")]),
+        "robot_maintenance_logs": arrow("robot_maintenance_logs", [maintenance(9, R1, "emergency", start, 1, 1, 1)]),
+    })
+    # WHEN the view is read THEN precursor = [start - 3 d, start), baseline = [start - 33 d, start - 3 d)
+    (row,) = run_query(con, "SELECT precursor_samples, baseline_samples FROM analytics.v_failure_precursors").to_pylist()
+    assert row == {"precursor_samples": 1, "baseline_samples": 10 + 100}

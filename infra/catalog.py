@@ -22,48 +22,10 @@ from constructs import Construct
 
 from infra.bundling import bundled_asset_options
 from infra.config import REPO_ROOT, LakeConfig
-from lake.contract import ENTITIES, LAKE_TABLES, glue_columns, lake_data_columns
+from lake.catalog import LAKE_GLUE_TABLES, PARQUET_FORMAT
 
 ROLLUP_SCRIPT = REPO_ROOT / "glue_jobs" / "telemetry_rollup.py"
 GLUE_VERSION = "5.0"
-PARQUET = {
-    "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-}
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """One Glue table: data columns (Glue `Columns`) and string partition keys."""
-
-    name: str
-    description: str
-    columns: list[dict[str, str]]
-    partition_keys: tuple[str, ...]
-
-
-def lake_table_specs() -> list[TableSpec]:
-    """Every table the lake registers, derived from the contract (pure: tested directly)."""
-    telemetry = ENTITIES["procedure_telemetry"]
-    specs = [
-        TableSpec(
-            telemetry.name,
-            telemetry.description,
-            glue_columns(lake_data_columns(telemetry.stored_columns(), telemetry.partition_keys)),
-            telemetry.partition_keys,
-        )
-    ]
-    for table in LAKE_TABLES.values():
-        specs.append(
-            TableSpec(
-                table.name,
-                table.description,
-                glue_columns(lake_data_columns(table.columns, table.partition_keys)),
-                table.partition_keys,
-            )
-        )
-    return specs
 
 
 def glue_connection_name(config: LakeConfig) -> str:
@@ -103,7 +65,7 @@ class LakeCatalog(Construct):
             ),
         )
         self.tables: dict[str, glue.CfnTable] = {}
-        for spec in lake_table_specs():
+        for spec in LAKE_GLUE_TABLES.values():
             table = glue.CfnTable(
                 self,
                 f"Table{spec.name.title().replace('_', '')}",
@@ -119,10 +81,10 @@ class LakeCatalog(Construct):
                     ],
                     storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
                         location=f"s3://{props.processed_bucket.bucket_name}/{spec.name}/",
-                        input_format=PARQUET["input_format"],
-                        output_format=PARQUET["output_format"],
+                        input_format=PARQUET_FORMAT["InputFormat"],
+                        output_format=PARQUET_FORMAT["OutputFormat"],
                         serde_info=glue.CfnTable.SerdeInfoProperty(
-                            serialization_library=PARQUET["serde"]
+                            serialization_library=PARQUET_FORMAT["SerdeInfo"]["SerializationLibrary"]
                         ),
                         columns=[glue.CfnTable.ColumnProperty(**c) for c in spec.columns],
                     ),

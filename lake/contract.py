@@ -14,11 +14,11 @@ Example:
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 
-class DType(str, enum.Enum):
+class DType(enum.StrEnum):
     """Logical column types; each maps to Arrow, PostgreSQL and Glue types below."""
 
     STRING = "string"
@@ -29,7 +29,7 @@ class DType(str, enum.Enum):
     TIMESTAMP = "timestamp"  # ISO 8601; naive values are UTC; stored as UTC, millisecond precision
 
 
-class Privacy(str, enum.Enum):
+class Privacy(enum.StrEnum):
     """Privacy class of a column (HIPAA Safe Harbor thinking)."""
 
     NONE = "none"
@@ -38,7 +38,7 @@ class Privacy(str, enum.Enum):
     PSEUDONYMIZED_KEY = "pseudonymized_key"  # keyed HMAC of a direct identifier
 
 
-class Pseudonym(str, enum.Enum):
+class Pseudonym(enum.StrEnum):
     """What ingest does to a PHI column before anything leaves the function."""
 
     HMAC = "hmac"  # -> <stored_name>: hex HMAC-SHA256 with a key from Secrets Manager
@@ -47,7 +47,7 @@ class Pseudonym(str, enum.Enum):
     ZIP3 = "zip3"  # -> first three digits
 
 
-class Landing(str, enum.Enum):
+class Landing(enum.StrEnum):
     RDS = "rds"
     LAKE = "lake"
 

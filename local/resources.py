@@ -8,19 +8,12 @@ cannot drift from what `cdk deploy` creates.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from infra.config import BUCKET_KINDS, LakeConfig
-from lake.contract import (
-    ENTITIES,
-    LAKE_TABLES,
-    PROCEDURE_TELEMETRY,
-    Column,
-    glue_columns,
-    lake_data_columns,
-)
+from lake.catalog import LAKE_GLUE_TABLES
+from lake.contract import ENTITIES, PROCEDURE_TELEMETRY
 
 LOCAL_ACCOUNT = "123456789012"  # moto's default account
 LOCAL_REGION = "us-east-1"
@@ -100,49 +93,11 @@ def create_hmac_secret(secrets: Any, names: LocalNames, key: str) -> str:
     return str(secrets.create_secret(Name=names.hmac_secret, SecretString=key)["ARN"])
 
 
-def _api_columns(columns: Iterable[Column]) -> list[dict[str, str]]:
-    """The contract's Glue columns in the Glue API's spelling (`Name`, `Type`, `Comment`)."""
-    return [{"Name": c["name"], "Type": c["type"], "Comment": c["comment"]} for c in glue_columns(columns)]
-
-
-def lake_table_specs() -> dict[str, tuple[list[dict[str, str]], tuple[str, ...]]]:
-    """Glue (columns, partition keys) of every Parquet table under the processed bucket."""
-    telemetry = PROCEDURE_TELEMETRY
-    specs = {
-        TELEMETRY_TABLE: (
-            _api_columns(lake_data_columns(telemetry.stored_columns(), telemetry.partition_keys)),
-            telemetry.partition_keys,
-        )
-    }
-    for table in LAKE_TABLES.values():
-        specs[table.name] = (
-            _api_columns(lake_data_columns(table.columns, table.partition_keys)),
-            table.partition_keys,
-        )
-    return specs
-
-
 def create_glue_catalog(glue: Any, names: LocalNames) -> None:
     glue.create_database(DatabaseInput={"Name": names.glue_database})
-    processed = names.buckets["processed"]
-    for table, (columns, partition_keys) in lake_table_specs().items():
+    for spec in LAKE_GLUE_TABLES.values():
         glue.create_table(
-            DatabaseName=names.glue_database,
-            TableInput={
-                "Name": table,
-                "TableType": "EXTERNAL_TABLE",
-                "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
-                "PartitionKeys": [{"Name": k, "Type": "string"} for k in partition_keys],
-                "StorageDescriptor": {
-                    "Columns": columns,
-                    "Location": f"s3://{processed}/{table}/",
-                    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-                    "SerdeInfo": {
-                        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-                    },
-                },
-            },
+            DatabaseName=names.glue_database, TableInput=spec.table_input(names.buckets["processed"])
         )
 
 
@@ -150,7 +105,7 @@ def register_partitions(glue: Any, names: LocalNames, table: str, partitions: li
     """Add hive partitions (values in partition-key order) that the catalog lacks; returns how many."""
     if not partitions:
         return 0
-    columns, keys = lake_table_specs()[table]
+    spec = LAKE_GLUE_TABLES[table]
     processed = names.buckets["processed"]
     added = 0
     for start in range(0, len(partitions), 100):  # BatchCreatePartition takes at most 100
@@ -158,12 +113,11 @@ def register_partitions(glue: Any, names: LocalNames, table: str, partitions: li
         inputs = [
             {
                 "Values": list(values),
-                "StorageDescriptor": {
-                    "Columns": columns,
-                    "Location": f"s3://{processed}/{table}/"
-                    + "/".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
-                    + "/",
-                },
+                "StorageDescriptor": spec.storage_descriptor(
+                    f"s3://{processed}/{table}/"
+                    + "/".join(f"{k}={v}" for k, v in zip(spec.partition_keys, values, strict=True))
+                    + "/"
+                ),
             }
             for values in chunk
         ]
@@ -176,7 +130,7 @@ def register_partitions(glue: Any, names: LocalNames, table: str, partitions: li
 
 def partitions_in_keys(table: str, keys: list[str]) -> list[tuple[str, ...]]:
     """Distinct hive partition values found in object keys under `table/`."""
-    _, part_keys = lake_table_specs()[table]
+    part_keys = LAKE_GLUE_TABLES[table].partition_keys
     found: set[tuple[str, ...]] = set()
     for key in keys:
         parts = key.split("/")

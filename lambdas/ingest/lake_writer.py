@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lake.contract import Entity, arrow_schema, glue_columns, lake_data_columns
+from lake.catalog import LAKE_GLUE_TABLES
+from lake.contract import Entity, arrow_schema, lake_data_columns
 
 ROW_GROUP_ROWS = 1 << 20
 _BUFFER_ROWS = 1 << 19  # rows held in memory across partitions before all are flushed
@@ -164,26 +165,14 @@ def delete_objects(s3: Any, bucket: str, keys: list[str]) -> None:
 def register_partitions(glue: Any, database: str, bucket: str, entity: Entity,
                         values: list[tuple[str, ...]]) -> None:
     """Create the Glue table if absent, then add the partitions (existing ones are fine)."""
-    columns = [{"Name": c["name"], "Type": c["type"], "Comment": c["comment"]}  # boto3 spelling of the CDK keys
-               for c in glue_columns(lake_data_columns(entity.stored_columns(), entity.partition_keys))]
-    storage = {
-        "Columns": columns,
-        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
-    }
+    spec = LAKE_GLUE_TABLES[entity.name]
     try:
         glue.get_table(DatabaseName=database, Name=entity.name)
     except glue.exceptions.EntityNotFoundException:
         with contextlib.suppress(glue.exceptions.AlreadyExistsException):
-            glue.create_table(DatabaseName=database, TableInput={
-                "Name": entity.name, "TableType": "EXTERNAL_TABLE",
-                "Parameters": {"classification": "parquet", "parquet.compression": "ZSTD"},
-                "PartitionKeys": [{"Name": k, "Type": "string"} for k in entity.partition_keys],
-                "StorageDescriptor": {**storage, "Location": f"s3://{bucket}/{entity.name}/"},
-            })
-    inputs = [{"Values": list(v), "StorageDescriptor": {**storage,
-               "Location": f"s3://{bucket}/{partition_prefix(entity, v)}"}} for v in values]
+            glue.create_table(DatabaseName=database, TableInput=spec.table_input(bucket))
+    inputs = [{"Values": list(v), "StorageDescriptor": spec.storage_descriptor(
+               f"s3://{bucket}/{partition_prefix(entity, v)}")} for v in values]
     for start in range(0, len(inputs), 100):
         resp = glue.batch_create_partition(DatabaseName=database, TableName=entity.name,
                                            PartitionInputList=inputs[start:start + 100])

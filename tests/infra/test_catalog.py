@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from infra.catalog import GLUE_VERSION, lake_table_specs
+from infra.catalog import GLUE_VERSION
+from lake.catalog import LAKE_GLUE_TABLES
 from lake.contract import ENTITIES, GLUE_TYPES, LAKE_TABLES
 
 
@@ -35,7 +36,7 @@ def test_rollup_tables_columns_equal_the_contract(dev) -> None:
 
 def test_tables_are_parquet_under_the_processed_bucket(dev) -> None:
     tables = _tables(dev)
-    assert sorted(tables) == sorted(spec.name for spec in lake_table_specs())
+    assert sorted(tables) == sorted(LAKE_GLUE_TABLES)
     for name, table in tables.items():
         sd = table["StorageDescriptor"]
         location = sd["Location"]["Fn::Join"][1]

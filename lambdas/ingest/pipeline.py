@@ -26,6 +26,7 @@ from lambdas.ingest import lake_writer, ledger, rds_loader, reader, routing, sou
 from lambdas.ingest.config import IngestConfig
 from lambdas.ingest.errors import ObjectRejected
 from lambdas.ingest.ledger import Counts
+from lambdas.ingest.prefetch import prefetch
 from lambdas.ingest.pseudonymize import pseudonymize
 from lambdas.ingest.quarantine import RejectSink
 from lambdas.ingest.validate import SeenKeys, validate
@@ -56,7 +57,7 @@ def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, s
     """Valid, pseudonymized rows of decompressed bytes, in batches; rejects go to the sink as they come."""
     entity = route.entity
     seen = SeenKeys()
-    for raw in reader.read(chunks, entity, route.format):
+    for raw in prefetch(reader.read(chunks, entity, route.format)):
         counts.rows_in += raw.table.num_rows + len(raw.malformed)
         if raw.malformed:
             sink.add_malformed(raw.malformed)

@@ -30,7 +30,6 @@ def test_producer_error_reaches_the_consumer_after_the_good_items() -> None:
 def test_runs_at_most_depth_items_ahead_and_stops_when_the_consumer_stops() -> None:
     # GIVEN a producer that records how far it got
     produced: list[int] = []
-    consumed_first = threading.Event()
 
     def items() -> Iterator[int]:
         for i in range(100):
@@ -40,7 +39,6 @@ def test_runs_at_most_depth_items_ahead_and_stops_when_the_consumer_stops() -> N
     # WHEN the consumer takes one item, waits, then stops early
     stream = prefetch(items(), depth=1)
     assert next(stream) == 0
-    consumed_first.set()
     threading.Event().wait(0.3)
     ahead = len(produced)
     stream.close()

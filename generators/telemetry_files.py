@@ -73,7 +73,7 @@ def write_telemetry(plan: TelemetryPlan, out: Path, opts: Options, ledger: Ledge
         for day, lo, hi in spans:
             stem = f"telemetry_{EPOCH + dt.timedelta(days=day):%Y-%m-%d}"
             key = file_key(ENTITY.name, stem, "ndjson", opts.gzip)
-            text = data[offsets[lo] : offsets[hi]]
+            text: bytes | np.ndarray = data[offsets[lo] : offsets[hi]]
             rows = hi - lo
             if opts.dirty_rate > 0:
                 rng = np.random.default_rng([opts.seed, 10, day])
@@ -81,6 +81,7 @@ def write_telemetry(plan: TelemetryPlan, out: Path, opts: Options, ledger: Ledge
                 if number == 0:  # the first file shows every kind, and one blank line (not a row)
                     count = max(count, len(kinds))
                 part = frame.slice(lo, rows)
+                assert isinstance(text, np.ndarray)
                 text, _ = _inject(
                     part, text.tobytes(), min(count, rows // 2), kinds, rng, key, ledger, number == 0
                 )
@@ -134,9 +135,9 @@ def _inject(
     rows_in = len(annotated)
     if blank:
         annotated.insert(int(rng.integers(1, len(annotated))), (b"", None))
-    for number, (_, defect) in enumerate(annotated, start=1):
-        if defect is not None:
-            ledger.add_defect(key, ENTITY.name, number, defect)
-            ledger.add_rows(ENTITY.name, "loaded" if defect.expected(ENTITY) == "loaded" else "rejected")
+    for number, (_, found) in enumerate(annotated, start=1):
+        if found is not None:
+            ledger.add_defect(key, ENTITY.name, number, found)
+            ledger.add_rows(ENTITY.name, "loaded" if found.expected(ENTITY) == "loaded" else "rejected")
     ledger.add_rows(ENTITY.name, "loaded", rows_in - sum(d is not None for _, d in annotated))
     return b"\n".join(text for text, _ in annotated) + b"\n", rows_in

@@ -39,16 +39,17 @@ def json_line(row: Row) -> str:
     return json.dumps(row, separators=(",", ":"), ensure_ascii=False)
 
 
-def write_bytes(path: Path, data: bytes | memoryview | np.ndarray, compress: bool) -> None:
+def write_bytes(path: Path, data: bytes | np.ndarray, compress: bool) -> None:
     """Write `data`, gzip-compressed when asked: no file name and mtime 0 in the gzip header, so the
     same data always gives the same bytes; level 1, because generating fast matters more here."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = data if isinstance(data, bytes) else data.data  # an array's memoryview: no copy
     with path.open("wb") as fh:
         if compress:
             with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=1) as gz:
-                gz.write(data)
+                gz.write(buffer)
         else:
-            fh.write(data)
+            fh.write(buffer)
 
 
 def file_key(entity: str, stem: str, extension: str, compress: bool) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from lake.contract import ENTITIES, LAKE_TABLES, Column, glue_columns, lake_data_columns
 
-PARQUET_FORMAT = {
+PARQUET_FORMAT: dict[str, Any] = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
     "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},

@@ -48,7 +48,7 @@ def apply_migrations(conn: psycopg.Connection, sql_dir: Path = DEFAULT_SQL_DIR) 
     applied: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-        done = dict(conn.execute("SELECT name, sha256 FROM public.schema_migrations").fetchall())
+        done: dict[str, str] = dict(conn.execute("SELECT name, sha256 FROM public.schema_migrations").fetchall())
         for path in files:
             sql = path.read_text()
             digest = hashlib.sha256(sql.encode()).hexdigest()

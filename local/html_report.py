@@ -68,17 +68,23 @@ def render_report(
         "<h2>Rows per table</h2>",
         html_table(["table", "rows"], sorted(tables.items())),
         "<h2>Data quality: reconciliation</h2>",
-        '<p class="muted">Every row read is loaded, parked (waiting for its parent) or rejected (quarantined '
-        "with a reason); per entity from the ingest ledger.</p>",
+        '<p class="muted">Every row read is loaded (on arrival, or later when its parent arrived), still '
+        "parked (waiting for its parent) or rejected (quarantined with a reason); per entity from the "
+        "ingest ledger and <code>etl.parked_rows</code>.</p>",
     ]
     if quality.entities:
         parts.append(
             _figure(
                 bar_chart(
-                    "Share of rows read per entity (%): loaded / parked / rejected",
+                    "Share of rows read per entity (%)",
                     quality.entities,
                     percent_stacks(
-                        {"loaded": quality.loaded, "parked": quality.parked, "rejected": quality.rejected}
+                        {
+                            "loaded on arrival": quality.loaded,
+                            "loaded after its parent arrived": quality.loaded_after_parent,
+                            "still parked": quality.parked,
+                            "rejected": quality.rejected,
+                        }
                     ),
                 ),
                 "rows_in = loaded + parked + rejected for every object (ledger constraint); counts below",
@@ -86,11 +92,16 @@ def render_report(
         )
         parts.append(
             html_table(
-                ["entity", "loaded", "parked", "rejected"],
+                ["entity", "loaded on arrival", "loaded after parent", "still parked", "rejected"],
                 [
-                    (e, int(a), int(b), int(c))
-                    for e, a, b, c in zip(
-                        quality.entities, quality.loaded, quality.parked, quality.rejected, strict=True
+                    (e, int(a), int(b), int(c), int(d))
+                    for e, a, b, c, d in zip(
+                        quality.entities,
+                        quality.loaded,
+                        quality.loaded_after_parent,
+                        quality.parked,
+                        quality.rejected,
+                        strict=True,
                     )
                 ],
             )

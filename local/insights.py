@@ -39,10 +39,16 @@ class Trend:
 
 @dataclass
 class QualityNumbers:
-    """Reconciliation per entity (ledger) plus rejected rows by reason and what is parked."""
+    """Reconciliation per entity (ledger) plus rejected rows by reason and what is parked.
+
+    The ledger records each object's counts when it was processed, so a row parked then is
+    parked in the ledger forever; `loaded_after_parent` is the part of those rows that has
+    since been loaded (its parent arrived), `parked` what still waits in `etl.parked_rows`.
+    """
 
     entities: list[str] = field(default_factory=list)
     loaded: list[float] = field(default_factory=list)
+    loaded_after_parent: list[float] = field(default_factory=list)
     parked: list[float] = field(default_factory=list)
     rejected: list[float] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)
@@ -221,6 +227,16 @@ def collect_trends(
     return trends, tables
 
 
+def split_parked(parked_at_load: int, still_parked: int) -> tuple[int, int]:
+    """(loaded since, still parked) of the rows an entity's objects parked when they were processed.
+
+    A parked row can also be superseded by a newer version of itself, so the rows still parked
+    never count for more than the ledger parked.
+    """
+    still = min(still_parked, parked_at_load)
+    return parked_at_load - still, still
+
+
 def quality_numbers(pg_url: str, quarantine: QuarantineStats) -> QualityNumbers:
     q = QualityNumbers(reasons=dict(quarantine.reasons.most_common()))
     with psycopg.connect(pg_url) as conn:
@@ -232,9 +248,14 @@ def quality_numbers(pg_url: str, quarantine: QuarantineStats) -> QualityNumbers:
             acc[2] += int(rejected or 0)
         q.object_rejections = ledger.object_rejections(conn)
         q.parked_rows = [(e, p, int(n)) for e, p, n, _ in ledger.parked_summary(conn)]
+    waiting: dict[str, int] = {}
+    for entity, _parent, rows in q.parked_rows:
+        waiting[entity] = waiting.get(entity, 0) + rows
     for entity, (loaded, parked, rejected) in per_entity.items():
+        later, still = split_parked(parked, waiting.get(entity, 0))
         q.entities.append(entity)
         q.loaded.append(loaded)
-        q.parked.append(parked)
+        q.loaded_after_parent.append(later)
+        q.parked.append(still)
         q.rejected.append(rejected)
     return q

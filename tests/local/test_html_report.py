@@ -7,12 +7,13 @@ from collections import Counter
 
 from local.charts import bar_chart, line_chart, sparkline
 from local.html_report import render_report
-from local.insights import QualityNumbers, Trend, trend_from_rows
+from local.insights import QualityNumbers, Trend, split_parked, trend_from_rows
 from tests.local.browser import chart_geometry
 
 QUALITY = QualityNumbers(
     entities=["surgical_robots", "surgical_procedures"],
-    loaded=[5.0, 93.0],
+    loaded=[5.0, 90.0],
+    loaded_after_parent=[0.0, 3.0],
     parked=[0.0, 1.0],
     rejected=[0.0, 7.0],
     reasons={"bad_enum": 2, "malformed_row": 1},
@@ -53,9 +54,9 @@ def test_charts_render_with_geometry_in_chromium(tmp_path):
     path.write_text(_report())
     # WHEN headless Chromium lays it out
     marks = chart_geometry(path, tmp_path)
-    # THEN every bar has a box: reconciliation 2 entities x non-zero stacks (5 | 93, 1, 7) + 2 reason bars
+    # THEN every bar has a box: reconciliation, non-zero stacks per entity (5 | 90, 3, 1, 7) + 2 reason bars
     kinds = Counter(m["tag"] for m in marks)
-    assert kinds["rect"] == 4 + 2
+    assert kinds["rect"] == 1 + 4 + 2
     assert all(m["width"] > 0 and m["height"] > 0 for m in marks if m["tag"] == "rect")
     # AND both trend series are drawn as lines that span the plot
     lines = [m for m in marks if m["tag"] == "path"]
@@ -93,3 +94,12 @@ def test_trend_from_rows_picks_time_axis_category_and_rate():
 
 def test_trend_from_rows_needs_a_time_axis():
     assert trend_from_rows("v", ["robot_id", "failures"], [("ROBOT-0001", 3)]) is None
+
+
+def test_rows_parked_at_load_split_into_loaded_since_and_still_waiting() -> None:
+    # GIVEN 2,529 procedures parked when their objects were processed, 6 still waiting now
+    # THEN 2,523 count as loaded after their parent arrived and 6 as still parked
+    assert split_parked(2529, 6) == (2523, 6)
+    # a parked row superseded by a newer version of itself never counts twice
+    assert split_parked(3, 5) == (0, 3)
+    assert split_parked(0, 0) == (0, 0)

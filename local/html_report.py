@@ -81,7 +81,7 @@ def render_report(
                     percent_stacks(
                         {
                             "loaded on arrival": quality.loaded,
-                            "loaded after its parent arrived": quality.loaded_after_parent,
+                            "loaded after parent": quality.loaded_after_parent,
                             "still parked": quality.parked,
                             "rejected": quality.rejected,
                         }

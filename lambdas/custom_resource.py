@@ -31,6 +31,32 @@ class CustomResourceError(RuntimeError):
     """The work of a custom resource failed; the message becomes the CloudFormation reason."""
 
 
+def poll_until(
+    describe: Callable[[], Mapping[str, Any]],
+    state_of: Callable[[Mapping[str, Any]], str],
+    done_states: set[str],
+    *,
+    what: str,
+    timeout_s: float,
+    poll_s: float,
+    sleep: Callable[[float], None],
+) -> Mapping[str, Any]:
+    """Call `describe` until its state is one of `done_states`; the last description.
+
+    Raises CustomResourceError when `timeout_s` passes first (an asynchronous SQL API: Athena's
+    query executions, the Redshift Data API's statements).
+    """
+    waited = 0.0
+    while True:
+        status = describe()
+        if state_of(status) in done_states:
+            return status
+        if waited >= timeout_s:
+            raise CustomResourceError(f"{what}: still {state_of(status)} after {timeout_s:.0f} s")
+        sleep(poll_s)
+        waited += poll_s
+
+
 def put_response(url: str, body: bytes) -> None:
     """PUT the response document to the pre-signed S3 URL CloudFormation gave us."""
     request = urllib.request.Request(

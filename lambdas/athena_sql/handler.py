@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from lambdas.custom_resource import CustomResourceError, Sender, put_response, run_custom_resource
+from lambdas.custom_resource import CustomResourceError, Sender, poll_until, put_response, run_custom_resource
 
 PHYSICAL_ID = "athena-views"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "athena"
@@ -60,15 +60,10 @@ def run_query(client: Any, sql: str, *, workgroup: str, database: str, name: str
         QueryString=sql, WorkGroup=workgroup,
         QueryExecutionContext={"Catalog": "AwsDataCatalog", "Database": database},
     )["QueryExecutionId"]
-    waited = 0.0
-    while True:
-        status = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-        if status["State"] in DONE_STATES:
-            break
-        if waited >= timeout_s:
-            raise AthenaSqlError(f"{name}: still {status['State']} after {timeout_s:.0f} s")
-        sleep(poll_s)
-        waited += poll_s
+    status = poll_until(
+        lambda: client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"],
+        lambda s: s["State"], DONE_STATES, what=name, timeout_s=timeout_s, poll_s=poll_s, sleep=sleep,
+    )
     if status["State"] != "SUCCEEDED":
         raise AthenaSqlError(f"{name}: {status['State']}: {status.get('StateChangeReason', 'no reason given')}")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from lambdas.custom_resource import CustomResourceError, Sender, put_response, run_custom_resource
+from lambdas.custom_resource import CustomResourceError, Sender, poll_until, put_response, run_custom_resource
 
 PHYSICAL_ID = "redshift-sql"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "redshift"
@@ -62,15 +62,10 @@ def run_statement(
     statement_id = client.execute_statement(
         WorkgroupName=workgroup, Database=database, SecretArn=secret_arn, Sql=sql, StatementName=name[:500],
     )["Id"]
-    waited = 0.0
-    while True:
-        status = client.describe_statement(Id=statement_id)
-        if status["Status"] in DONE_STATES:
-            break
-        if waited >= timeout_s:
-            raise SqlApplyError(f"{name}: still {status['Status']} after {timeout_s:.0f} s")
-        sleep(poll_s)
-        waited += poll_s
+    status = poll_until(
+        lambda: client.describe_statement(Id=statement_id), lambda s: s["Status"], DONE_STATES,
+        what=name, timeout_s=timeout_s, poll_s=poll_s, sleep=sleep,
+    )
     if status["Status"] != "FINISHED":
         raise SqlApplyError(f"{name}: {status['Status']}: {status.get('Error', 'no error message')}")
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from lambdas.athena_sql.handler import AthenaSqlError, create_views, strip_leading_comments, view_files
-from lambdas.custom_resource import run_custom_resource
+from lambdas.custom_resource import CustomResourceError, poll_until, run_custom_resource
 from lambdas.migrate import handler as migrate_handler
 from lambdas.migrate.migrations import migration_files
 from lambdas.redshift_sql import handler as redshift_handler
@@ -275,3 +275,17 @@ def test_repository_athena_views_are_detected() -> None:
     assert [f for f, _, _ in views] == creates
     assert all(not sql.startswith("--") for _, _, sql in views)
     assert strip_leading_comments("-- x\n\nSELECT 1;\n") == "SELECT 1"
+
+
+def test_poll_until_returns_the_final_status_and_times_out_with_the_last_state() -> None:
+    # GIVEN an API that reports RUNNING twice, then FINISHED
+    states = iter(["RUNNING", "RUNNING", "FINISHED"])
+    slept: list[float] = []
+    status = poll_until(lambda: {"Status": next(states)}, lambda s: s["Status"], {"FINISHED"},
+                        what="10_v.sql", timeout_s=10, poll_s=2, sleep=slept.append)
+    # THEN the final status comes back after two waits
+    assert status == {"Status": "FINISHED"} and slept == [2, 2]
+    # AND a statement that never finishes fails after the timeout, naming the file and state
+    with pytest.raises(CustomResourceError, match="10_v.sql: still RUNNING after 4 s"):
+        poll_until(lambda: {"Status": "RUNNING"}, lambda s: s["Status"], {"FINISHED"},
+                   what="10_v.sql", timeout_s=4, poll_s=2, sleep=lambda _: None)

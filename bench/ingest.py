@@ -37,6 +37,13 @@ HMAC_KEY = b"bench-hmac-key"
 
 # --- data -----------------------------------------------------------------------------------------
 
+def _random_uuids(rng: np.random.Generator, n: int) -> list[str]:
+    """Random version-4-shaped UUID strings, as producers send them (unsorted: the duplicate-key
+    check costs more on these than on sequential ids)."""
+    hexes = [f"{a:016x}{b:016x}" for a, b in rng.integers(0, 2**63, size=(n, 2), dtype=np.int64)]
+    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in hexes]
+
+
 def write_telemetry(path: Path, rows: int, seed: int = 1) -> int:
     """NDJSON telemetry like the generator's (50 robots, one day, offsets in timestamps); returns bytes."""
     import polars as pl
@@ -49,7 +56,7 @@ def write_telemetry(path: Path, rows: int, seed: int = 1) -> int:
             idx = np.arange(start, start + n)
             ms = 1_740_988_800_000 + idx * 37 % 86_000_000
             frame = pl.DataFrame({
-                "telemetry_id": [f"{i:08x}-0000-4000-8000-{i:012x}" for i in idx],
+                "telemetry_id": _random_uuids(rng, n),
                 "procedure_id": [f"PROC-{p:06d}" for p in (idx // 100) % 5000],
                 "robot_id": [f"ROBOT-{r:04d}" for r in idx % 50],
                 "timestamp": pl.Series(ms, dtype=pl.Datetime("ms")).dt.strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00"),

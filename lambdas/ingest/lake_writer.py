@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from lake.contract import Entity, arrow_schema, lake_data_columns
 
 ROW_GROUP_ROWS = 1 << 20
 _BUFFER_ROWS = 1 << 19  # rows held in memory across partitions before all are flushed
+_FLUSH_THREADS = 2  # partition files are independent and Arrow encodes/compresses without the GIL
 
 
 def file_name(source_key: str, checksum: str) -> str:
@@ -86,8 +88,7 @@ class PartitionedWriter:
         if self._buffered > _BUFFER_ROWS:
             # Flush every partition: pending slices share their batch's buffers, so only
             # flushing all of them releases memory.
-            for p in self.partitions.values():
-                self._flush(p)
+            self._flush_all()
 
     def _add(self, values: tuple[str, ...], part: pa.Table) -> None:
         p = self.partitions.get(values)
@@ -97,21 +98,25 @@ class PartitionedWriter:
         p.pending_rows += part.num_rows
         self._buffered += part.num_rows
 
+    def _flush_all(self) -> None:
+        pending = [p for p in self.partitions.values() if p.pending]
+        with ThreadPoolExecutor(_FLUSH_THREADS) as pool:
+            list(pool.map(self._flush, pending))  # list(): re-raise the first error here
+        self._buffered = 0
+
     def _flush(self, p: _Partition) -> None:
-        if not p.pending:
-            return
+        """Append a partition's pending rows to its file (touches only `p`: thread-safe per partition)."""
         table = pa.concat_tables(p.pending).cast(self.schema)
         if p.writer is None:
             p.writer = pq.ParquetWriter(p.path, self.schema, compression="zstd")
         p.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         p.rows += table.num_rows
-        self._buffered -= p.pending_rows
         p.pending, p.pending_rows = [], 0
 
     def close(self) -> None:
         """Finish every file (call once, after the last batch)."""
+        self._flush_all()
         for p in self.partitions.values():
-            self._flush(p)
             if p.writer is not None:
                 p.writer.close()
 

@@ -110,27 +110,34 @@ class SeenKeys:
         return [("uuid", uuid_rows, packed), ("s36", other, raw[other])]
 
     def first_seen(self, keys: pa.Array) -> np.ndarray:
-        """Mask of keys that occurred earlier (in this call or before); records the new ones."""
+        """Mask of keys that occurred earlier (in this call or before); records the new ones.
+
+        One stable sort per key form does both jobs: equal neighbours are duplicates within the
+        batch (the stable order keeps the first occurrence first), and the sorted distinct keys
+        are looked up in, then merged into, the keys of earlier batches.
+        """
         dup = np.zeros(len(keys), dtype=bool)
         present = np.flatnonzero(_mask(pc.is_valid(keys)))
         if len(present) == 0:
             return dup
         values = keys.take(pa.array(present))
-        codes = pc.index_in(values, value_set=pc.unique(values)).to_numpy()  # Arrow hashing
-        order = np.argsort(codes, kind="stable")
-        within = np.ones(len(values), dtype=bool)
-        within[order[np.concatenate(([True], np.diff(codes[order]) != 0))]] = False
         lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
         for width in np.unique(lengths):
             rows = np.flatnonzero(lengths == width)
             for form, sub_rows, encoded in self._encode(values.take(pa.array(rows)), int(width)):
                 if len(sub_rows) == 0:
                     continue
-                at = rows[sub_rows]
+                order = np.argsort(encoded, kind="stable")
+                ordered = encoded[order]
+                first = np.ones(len(ordered), dtype=bool)
+                first[1:] = ordered[1:] != ordered[:-1]
+                distinct = ordered[first]
                 runs = self._forms.setdefault(form, _Runs())
-                earlier = runs.contains(encoded)
-                dup[present[at]] = within[at] | earlier
-                runs.add(np.sort(encoded[~within[at] & ~earlier]))
+                earlier = runs.contains(distinct)
+                dup_in_order = np.empty(len(ordered), dtype=bool)
+                dup_in_order[order] = ~first | earlier[np.cumsum(first) - 1]
+                dup[present[rows[sub_rows]]] = dup_in_order
+                runs.add(distinct[~earlier])
         return dup
 
 

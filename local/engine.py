@@ -6,7 +6,6 @@ otherwise starts the workdir's PostgreSQL for the duration of the query.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,13 +13,11 @@ from typing import Any
 
 from infra.config import load_config
 from local.database import LocalDatabase
-from local.errors import InputError, MissingComponent
+from local.errors import InputError
 from local.postgres import server_url_from_env
 from local.resources import LocalNames
 from local.stack import running_stack_info
 from local.workdir import Workdir
-
-ENGINE_MODULE = "local.analytics_engine"
 
 
 def require_state(workdir: Workdir) -> None:
@@ -53,15 +50,9 @@ def lake_root(workdir: Workdir) -> Path:
 
 
 def open_engine(pg_url: str, workdir: Workdir) -> Any:
-    try:
-        module = importlib.import_module(ENGINE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name and ENGINE_MODULE.startswith(exc.name):
-            raise MissingComponent(
-                "the analytics engine (local/analytics_engine.py) is not in this checkout"
-            ) from exc
-        raise
-    return module.open_engine(pg_url, lake_root(workdir), glue_database=_names().glue_database)
+    from local.analytics_engine import open_engine as open_duckdb  # imports duckdb: only when queried
+
+    return open_duckdb(pg_url, lake_root(workdir), glue_database=_names().glue_database)
 
 
 @contextmanager

@@ -15,9 +15,5 @@ class SparkUnavailable(LocalModeError):
     """Java or PySpark is missing, so the Glue job cannot run in Spark local mode."""
 
 
-class MissingComponent(LocalModeError):
-    """A part of the pipeline this command needs (ingest handler, rollup job, ...) is absent."""
-
-
 class InputError(LocalModeError):
     """The user's input (folder, workdir, SQL) is not usable."""

@@ -12,7 +12,6 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from local.errors import MissingComponent
 from local.worker import Handler
 
 HANDLER_MODULE = "lambdas.ingest.handler"
@@ -22,15 +21,8 @@ def load_ingest_handler(env: dict[str, str], log_file: Path) -> Handler:
     """Set the Lambda environment (before import: handlers build clients at import) and import it."""
     os.environ.update(env)
     log = log_file.open("a", buffering=1)
-    try:
-        with redirect_stdout(log):  # Powertools' Logger binds to sys.stdout when it is created
-            module = importlib.import_module(HANDLER_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name and HANDLER_MODULE.startswith(exc.name):
-            raise MissingComponent(
-                f"the ingest Lambda ({HANDLER_MODULE.replace('.', '/')}.py) is not in this checkout"
-            ) from exc
-        raise
+    with redirect_stdout(log):  # Powertools' Logger binds to sys.stdout when it is created
+        module = importlib.import_module(HANDLER_MODULE)
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
         with redirect_stdout(log):

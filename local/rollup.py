@@ -8,7 +8,6 @@ reconciled back into the processed bucket (uploads, deletions) and its Glue part
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,9 @@ from typing import Any
 
 from lake.contract import LAKE_TABLES
 from local.bucket_mirror import list_objects, local_files, md5_of
-from local.errors import MissingComponent
 from local.resources import TELEMETRY_TABLE
 from local.stack import LocalStack
 
-JOB_MODULE = "glue_jobs.telemetry_rollup"
 STATE_PREFIX = "_rollup_state"  # the job's input fingerprints: kept in the bucket, as in AWS
 
 
@@ -30,22 +27,6 @@ class RollupResult:
     deleted: int
     partitions_added: int
     skipped: bool = False  # no telemetry changed since the last rollup: Spark not started
-
-
-def load_rollup_job() -> Any:
-    try:
-        module = importlib.import_module(JOB_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name and JOB_MODULE.startswith(exc.name):
-            raise MissingComponent(
-                f"the Glue job ({JOB_MODULE.replace('.', '/')}.py) is not in this checkout"
-            ) from exc
-        raise
-    if not hasattr(module, "run_rollup"):
-        raise MissingComponent(
-            f"{JOB_MODULE} has no local entry point run_rollup(spark, processed_root, ...)"
-        )
-    return module
 
 
 def is_data_file(path: Path) -> bool:
@@ -84,13 +65,14 @@ def run_local_rollup(stack: LocalStack, spark: Callable[[], Any]) -> RollupResul
     When no telemetry file changed since the job last ran here (its state is in the mirror),
     the job would find nothing to do, so Spark is not started at all.
     """
-    job = load_rollup_job()
+    from glue_jobs.telemetry_rollup import run_rollup  # imports pyspark: only when a rollup runs
+
     changed = stack.sync_bucket("processed", prefix=f"{TELEMETRY_TABLE}/")
     root = stack.workdir.bucket_dir(stack.names.buckets["processed"])
     if not changed and (root / STATE_PREFIX).exists():
         return RollupResult(0, 0, 0, skipped=True)
     (root / TELEMETRY_TABLE).mkdir(parents=True, exist_ok=True)
-    job.run_rollup(spark(), root.as_uri())
+    run_rollup(spark(), root.as_uri())
     uploaded = deleted = 0
     for table in (*LAKE_TABLES, STATE_PREFIX):
         up, gone = publish_table(stack, root, table)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 
@@ -96,6 +98,43 @@ def test_enum_check_rejects_value_outside_contract(migrated_db: str) -> None:
         )
 
 
+PATIENT_KEY_CASES = {
+    "a" * 64: True,
+    "0123456789abcdef" * 4: True,
+    "a" * 63: False,
+    "a" * 65: False,
+    "A" * 64: False,                 # upper case is not what the HMAC writes
+    "a" * 63 + "g": False,
+    "a" * 62 + "\u00e9": False,      # 64 bytes, 63 characters
+    "\u00e9" * 64: False,            # 64 characters, 128 bytes
+    "a" * 63 + "\n": False,
+}
+
+
+def test_patient_key_check_is_exactly_the_contract_pattern(migrated_db: str) -> None:
+    """030 rewrote the CHECK for speed; it must accept exactly what the contract's pattern does."""
+    pattern = re.compile(next(c.pattern for c in ENTITIES["surgical_procedures"].stored_columns()
+                              if c.name == "patient_key"))
+    accepted = {}
+    with psycopg.connect(migrated_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO surgical_robots VALUES ('ROBOT-0001', 'SN-000001', 'm', 'x', 'FAC-001',"
+                     " 'f', '2020-01-01', '1.2.3', 'active', 'k', now(), now())")
+        for key in PATIENT_KEY_CASES:
+            try:
+                with conn.transaction(force_rollback=True):
+                    conn.execute(
+                        "INSERT INTO surgical_procedures (procedure_id, robot_id, facility_id, surgeon_id,"
+                        " patient_key, patient_age_90_plus, procedure_type, procedure_category, complexity,"
+                        " is_emergency, scheduled_start, status, src_key, src_modified) VALUES ('PROC-000001',"
+                        " 'ROBOT-0001', 'FAC-001', 'SURG-0001', %s, false, 't', 'c', 'low', false, now(),"
+                        " 'completed', 'k', now())", (key,))
+                accepted[key] = True
+            except psycopg.errors.CheckViolation:
+                accepted[key] = False
+    assert accepted == PATIENT_KEY_CASES
+    assert {k: bool(pattern.fullmatch(k)) for k in PATIENT_KEY_CASES} == PATIENT_KEY_CASES
+
+
 def test_analytics_indexes_exist_and_serve_the_failure_lookup(migrated_db: str) -> None:
     # GIVEN the migrations (020 adds the indexes the analytics views read through)
     with psycopg.connect(migrated_db) as conn:
@@ -115,7 +154,6 @@ def test_analytics_indexes_exist_and_serve_the_failure_lookup(migrated_db: str) 
     # THEN every index is there and the partial failure index serves the lookup
     assert {
         ("public", "robot_maintenance_logs_failures_idx"),
-        ("public", "surgical_procedures_type_sched_idx"),
         ("etl", "parked_rows_entity_parked_idx"),
         ("etl", "ingest_ledger_entity_first_seen_idx"),
     } <= names

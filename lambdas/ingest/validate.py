@@ -54,6 +54,7 @@ _HEX = np.full(256, 255, dtype=np.uint8)
 _HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
 _UUID_DASHES = np.array([8, 13, 18, 23])
 _UUID_HEX = np.setdiff1d(np.arange(36), _UUID_DASHES)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _fixed_width(values: pa.Array, width: int) -> np.ndarray:
@@ -62,35 +63,62 @@ def _fixed_width(values: pa.Array, width: int) -> np.ndarray:
     return np.frombuffer(data.buffers()[2], dtype=f"S{width}", count=len(values), offset=data.offset * width)
 
 
+def _hash64(keys: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each fixed-width key (multiply-xor over its 8-byte words)."""
+    width = keys.dtype.itemsize
+    words = -(-width // 8)
+    padded = np.zeros((len(keys), words * 8), dtype=np.uint8)
+    padded[:, :width] = np.frombuffer(keys.tobytes(), dtype=np.uint8).reshape(len(keys), width)
+    h = np.zeros(len(keys), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for word in padded.view(np.uint64).T:
+            h = (h ^ word) * _MIX
+        return h ^ (h >> np.uint64(29))
+
+
 class _Runs:
-    """Sorted arrays of one fixed-width key form; runs of similar size are merged (a binary counter)."""
+    """Keys of one fixed-width form in sorted runs of (hash, key); runs of similar size are
+    merged (a binary counter), so adding n keys costs O(n log n) in all."""
 
     def __init__(self) -> None:
-        self.runs: list[np.ndarray] = []
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def contains(self, keys: np.ndarray) -> np.ndarray:
+    def contains(self, hashes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Which keys (sorted by hash: searching sorted needles is cache-friendly) are stored."""
         hit = np.zeros(len(keys), dtype=bool)
-        for run in self.runs:
-            pos = np.searchsorted(run, keys)
-            pos[pos == len(run)] = 0
-            hit |= run[pos] == keys
+        for run_h, run_k in self.runs:
+            pos = np.minimum(np.searchsorted(run_h, hashes), len(run_h) - 1)
+            same_hash = run_h[pos] == hashes
+            hit |= same_hash & (run_k[pos] == keys)
+            # A hash shared by different keys (about 2**-64 per pair): compare the rest of its run.
+            for i in np.flatnonzero(same_hash & ~hit):
+                j = pos[i] + 1
+                while j < len(run_h) and run_h[j] == hashes[i] and not hit[i]:
+                    hit[i] = run_k[j] == keys[i]
+                    j += 1
         return hit
 
-    def add(self, sorted_new: np.ndarray) -> None:
-        if len(sorted_new) == 0:
+    def add(self, hashes: np.ndarray, keys: np.ndarray) -> None:
+        """Store new keys, given sorted by hash."""
+        if len(keys) == 0:
             return
-        self.runs.append(sorted_new)
-        while len(self.runs) > 1 and 2 * len(self.runs[-1]) >= len(self.runs[-2]):
-            merged = np.concatenate((self.runs.pop(-2), self.runs.pop()))
-            merged.sort()  # in place: one copy of the merged run at a time
-            self.runs.append(merged)
+        self.runs.append((hashes, keys))
+        while len(self.runs) > 1 and 2 * len(self.runs[-1][0]) >= len(self.runs[-2][0]):
+            (h1, k1), (h2, k2) = self.runs.pop(-2), self.runs.pop()
+            hashes, keys = np.concatenate((h1, h2)), np.concatenate((k1, k2))
+            order = np.argsort(hashes)
+            self.runs.append((hashes[order], keys[order]))
 
 
 class SeenKeys:
     """Primary keys already seen in this object, exact, without a Python object per key.
 
-    Keys are grouped by length into sorted fixed-width byte arrays; lower-case UUIDs (telemetry)
-    are packed to 16 bytes. About 16 bytes per telemetry row, so a 1 GB object needs ~60 MB.
+    Within a batch, Arrow's hash table finds repeats (`dictionary_encode` numbers values in order
+    of first appearance). The batch's distinct keys are then looked up among earlier batches'
+    keys, kept per key length as sorted runs of (64-bit hash, key): numpy sorts and searches the
+    uint64 hashes several times faster than byte strings, and the key itself confirms every
+    match, so a hash collision never makes a row a duplicate. Lower-case UUIDs (telemetry) are
+    packed to 16 bytes: ~24 bytes per row, so a 1 GB object needs ~90 MB.
     """
 
     def __init__(self) -> None:
@@ -110,35 +138,31 @@ class SeenKeys:
         return [("uuid", uuid_rows, packed), ("s36", other, raw[other])]
 
     def first_seen(self, keys: pa.Array) -> np.ndarray:
-        """Mask of keys that occurred earlier (in this call or before); records the new ones.
-
-        One stable sort per key form does both jobs: equal neighbours are duplicates within the
-        batch (the stable order keeps the first occurrence first), and the sorted distinct keys
-        are looked up in, then merged into, the keys of earlier batches.
-        """
-        dup = np.zeros(len(keys), dtype=bool)
-        present = np.flatnonzero(_mask(pc.is_valid(keys)))
-        if len(present) == 0:
+        """Mask of keys that occurred earlier (in this call or before); records the new ones."""
+        encoded = pc.dictionary_encode(keys)
+        present = _mask(pc.is_valid(encoded.indices))
+        indices = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+        # Row i is a value's first occurrence when its index exceeds every index before it.
+        before = np.maximum.accumulate(np.concatenate(([-1], indices[:-1])))
+        dup = present & (indices <= before)
+        distinct = encoded.dictionary
+        if len(distinct) == 0:
             return dup
-        values = keys.take(pa.array(present))
-        lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
+        earlier = np.zeros(len(distinct), dtype=bool)
+        lengths = pc.binary_length(distinct).to_numpy(zero_copy_only=False)
         for width in np.unique(lengths):
             rows = np.flatnonzero(lengths == width)
-            for form, sub_rows, encoded in self._encode(values.take(pa.array(rows)), int(width)):
+            for form, sub_rows, packed in self._encode(distinct.take(pa.array(rows)), int(width)):
                 if len(sub_rows) == 0:
                     continue
-                order = np.argsort(encoded, kind="stable")
-                ordered = encoded[order]
-                first = np.ones(len(ordered), dtype=bool)
-                first[1:] = ordered[1:] != ordered[:-1]
-                distinct = ordered[first]
+                hashes = _hash64(packed)
+                order = np.argsort(hashes)
+                hashes, packed = hashes[order], packed[order]
                 runs = self._forms.setdefault(form, _Runs())
-                earlier = runs.contains(distinct)
-                dup_in_order = np.empty(len(ordered), dtype=bool)
-                dup_in_order[order] = ~first | earlier[np.cumsum(first) - 1]
-                dup[present[rows[sub_rows]]] = dup_in_order
-                runs.add(distinct[~earlier])
-        return dup
+                hit = runs.contains(hashes, packed)
+                earlier[rows[sub_rows[order]]] = hit
+                runs.add(hashes[~hit], packed[~hit])
+        return dup | (present & earlier[np.maximum(indices, 0)])
 
 
 def _blank_to_null(arr: pa.ChunkedArray) -> pa.ChunkedArray:

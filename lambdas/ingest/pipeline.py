@@ -29,7 +29,8 @@ from lambdas.ingest.ledger import Counts
 from lambdas.ingest.prefetch import prefetch
 from lambdas.ingest.pseudonymize import pseudonymize
 from lambdas.ingest.quarantine import RejectSink
-from lambdas.ingest.validate import SeenKeys, validate
+from lambdas.ingest.seen_keys import SeenKeys
+from lambdas.ingest.validate import validate
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Each column is coerced to its contract type; every rule yields a boolean mask per reason, so a
 row can carry several reasons. Timestamps are ISO 8601; offsets are normalized to UTC and
 naive values are UTC. Duplicate primary keys within one object: the first occurrence wins,
-later ones are `duplicate_key` (tracked across batches by `SeenKeys`).
+later ones are `duplicate_key` (tracked across batches by `seen_keys.SeenKeys`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lake.contract import Column, DType, Entity, arrow_type
+from lambdas.ingest.seen_keys import SeenKeys
 
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _INTEGER = r"^[+-]?\d+$"
@@ -48,121 +49,6 @@ class Validated:
 
 def _mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-_HEX = np.full(256, 255, dtype=np.uint8)
-_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
-_UUID_DASHES = np.array([8, 13, 18, 23])
-_UUID_HEX = np.setdiff1d(np.arange(36), _UUID_DASHES)
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _fixed_width(values: pa.Array, width: int) -> np.ndarray:
-    """Equal-length strings as one numpy array of fixed-width bytes (no Python objects)."""
-    data = pc.binary_join_element_wise(values, "").cast(pa.binary())  # contiguous copy
-    return np.frombuffer(data.buffers()[2], dtype=f"S{width}", count=len(values), offset=data.offset * width)
-
-
-def _hash64(keys: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each fixed-width key (multiply-xor over its 8-byte words)."""
-    width = keys.dtype.itemsize
-    words = -(-width // 8)
-    padded = np.zeros((len(keys), words * 8), dtype=np.uint8)
-    padded[:, :width] = np.frombuffer(keys.tobytes(), dtype=np.uint8).reshape(len(keys), width)
-    h = np.zeros(len(keys), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for word in padded.view(np.uint64).T:
-            h = (h ^ word) * _MIX
-        return h ^ (h >> np.uint64(29))
-
-
-class _Runs:
-    """Keys of one fixed-width form in sorted runs of (hash, key); runs of similar size are
-    merged (a binary counter), so adding n keys costs O(n log n) in all."""
-
-    def __init__(self) -> None:
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def contains(self, hashes: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """Which keys (sorted by hash: searching sorted needles is cache-friendly) are stored."""
-        hit = np.zeros(len(keys), dtype=bool)
-        for run_h, run_k in self.runs:
-            pos = np.minimum(np.searchsorted(run_h, hashes), len(run_h) - 1)
-            same_hash = run_h[pos] == hashes
-            hit |= same_hash & (run_k[pos] == keys)
-            # A hash shared by different keys (about 2**-64 per pair): compare the rest of its run.
-            for i in np.flatnonzero(same_hash & ~hit):
-                j = pos[i] + 1
-                while j < len(run_h) and run_h[j] == hashes[i] and not hit[i]:
-                    hit[i] = run_k[j] == keys[i]
-                    j += 1
-        return hit
-
-    def add(self, hashes: np.ndarray, keys: np.ndarray) -> None:
-        """Store new keys, given sorted by hash."""
-        if len(keys) == 0:
-            return
-        self.runs.append((hashes, keys))
-        while len(self.runs) > 1 and 2 * len(self.runs[-1][0]) >= len(self.runs[-2][0]):
-            (h1, k1), (h2, k2) = self.runs.pop(-2), self.runs.pop()
-            hashes, keys = np.concatenate((h1, h2)), np.concatenate((k1, k2))
-            order = np.argsort(hashes)
-            self.runs.append((hashes[order], keys[order]))
-
-
-class SeenKeys:
-    """Primary keys already seen in this object, exact, without a Python object per key.
-
-    Within a batch, Arrow's hash table finds repeats (`dictionary_encode` numbers values in order
-    of first appearance). The batch's distinct keys are then looked up among earlier batches'
-    keys, kept per key length as sorted runs of (64-bit hash, key): numpy sorts and searches the
-    uint64 hashes several times faster than byte strings, and the key itself confirms every
-    match, so a hash collision never makes a row a duplicate. Lower-case UUIDs (telemetry) are
-    packed to 16 bytes: ~24 bytes per row, so a 1 GB object needs ~90 MB.
-    """
-
-    def __init__(self) -> None:
-        self._forms: dict[str, _Runs] = {}
-
-    def _encode(self, values: pa.Array, width: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """(form name, row positions, encoded keys) for equal-length keys."""
-        raw = _fixed_width(values, width)
-        if width != 36:
-            return [(f"s{width}", np.arange(len(raw)), raw)]
-        mat = np.frombuffer(raw.tobytes(), dtype=np.uint8).reshape(len(raw), 36)
-        nibbles = _HEX[mat[:, _UUID_HEX]]
-        is_uuid = (mat[:, _UUID_DASHES] == ord("-")).all(axis=1) & (nibbles < 16).all(axis=1)
-        uuid_rows = np.flatnonzero(is_uuid)
-        packed = ((nibbles[uuid_rows, 0::2] << 4) | nibbles[uuid_rows, 1::2]).copy().view("S16").ravel()
-        other = np.flatnonzero(~is_uuid)
-        return [("uuid", uuid_rows, packed), ("s36", other, raw[other])]
-
-    def first_seen(self, keys: pa.Array) -> np.ndarray:
-        """Mask of keys that occurred earlier (in this call or before); records the new ones."""
-        encoded = pc.dictionary_encode(keys)
-        present = _mask(pc.is_valid(encoded.indices))
-        indices = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-        # Row i is a value's first occurrence when its index exceeds every index before it.
-        before = np.maximum.accumulate(np.concatenate(([-1], indices[:-1])))
-        dup = present & (indices <= before)
-        distinct = encoded.dictionary
-        if len(distinct) == 0:
-            return dup
-        earlier = np.zeros(len(distinct), dtype=bool)
-        lengths = pc.binary_length(distinct).to_numpy(zero_copy_only=False)
-        for width in np.unique(lengths):
-            rows = np.flatnonzero(lengths == width)
-            for form, sub_rows, packed in self._encode(distinct.take(pa.array(rows)), int(width)):
-                if len(sub_rows) == 0:
-                    continue
-                hashes = _hash64(packed)
-                order = np.argsort(hashes)
-                hashes, packed = hashes[order], packed[order]
-                runs = self._forms.setdefault(form, _Runs())
-                hit = runs.contains(hashes, packed)
-                earlier[rows[sub_rows[order]]] = hit
-                runs.add(hashes[~hit], packed[~hit])
-        return dup | (present & earlier[np.maximum(indices, 0)])
 
 
 def _blank_to_null(arr: pa.ChunkedArray) -> pa.ChunkedArray:

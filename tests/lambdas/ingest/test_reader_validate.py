@@ -14,7 +14,8 @@ from lake.contract import ENTITIES
 from lambdas.ingest import reader, source
 from lambdas.ingest.errors import ObjectRejected
 from lambdas.ingest.routing import Format
-from lambdas.ingest.validate import SeenKeys, validate
+from lambdas.ingest.seen_keys import SeenKeys
+from lambdas.ingest.validate import validate
 from tests.lambdas.ingest.samples import OUTCOME_HEADER, ROBOT_HEADER, ndjson, outcome, robot, telemetry
 
 TELEMETRY = ENTITIES["procedure_telemetry"]

@@ -10,7 +10,6 @@ file. Columns the contract does not know (possible PHI a hospital adds) are neve
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,37 +39,40 @@ class RawBatch:
     malformed: list[int] = field(default_factory=list)  # lines that are no row at all
 
 
-def line_blocks(chunks: Iterator[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
-    """Yield (block of whole lines ending in a newline, line number of its first line)."""
-    carry = b""
-    line_no = 1
+def line_blocks(chunks: Iterator[bytes], block_bytes: int = BLOCK_BYTES) -> Iterator[memoryview]:
+    """Yield blocks of whole lines, each ending in a newline (views: no copy beyond one join)."""
+    pending: list[bytes] = []
+    size = 0
     first = True
     for chunk in chunks:
         if first:
             chunk = chunk.removeprefix(b"\xef\xbb\xbf")
             first = False
-        carry += chunk
-        if len(carry) < block_bytes:
+        pending.append(chunk)
+        size += len(chunk)
+        if size < block_bytes:
             continue
-        cut = carry.rfind(b"\n")
+        data = b"".join(pending)
+        cut = data.rfind(b"\n")
         if cut < 0:
+            pending = [data]
             continue
-        block, carry = carry[: cut + 1], carry[cut + 1 :]
-        _check_utf8(block)
-        yield block, line_no
-        line_no += block.count(b"\n")
-    if carry:
-        if not carry.endswith(b"\n"):
-            carry += b"\n"
-        _check_utf8(carry)
-        yield carry, line_no
+        rest = data[cut + 1 :]
+        pending, size = [rest], len(rest)
+        yield _checked_utf8(memoryview(data)[: cut + 1])
+    data = b"".join(pending)
+    if data:
+        yield _checked_utf8(memoryview(data if data.endswith(b"\n") else data + b"\n"))
 
 
-def _check_utf8(block: bytes) -> None:
+def _checked_utf8(block: memoryview) -> memoryview:
+    """The block, once Arrow has validated it as UTF-8 (no decoded copy)."""
+    offsets = pa.py_buffer(np.array([0, len(block)], dtype=np.int64))
     try:
-        block.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(block)]).validate(full=True)
+    except pa.ArrowInvalid as exc:
         raise ObjectRejected("not_utf8") from exc
+    return block
 
 
 @dataclass
@@ -80,9 +82,10 @@ class _Lines:
     starts: np.ndarray
     ends: np.ndarray  # exclusive, newline (and a CR before it) excluded
     numbers: np.ndarray
+    physical: int  # lines in the block, blank ones included
 
 
-def _lines(block: bytes, first_line: int, blank_is_empty: bool) -> _Lines:
+def _lines(block: memoryview, first_line: int, blank_is_empty: bool) -> _Lines:
     arr = np.frombuffer(block, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
     starts = np.concatenate(([0], newlines[:-1] + 1))
@@ -94,9 +97,14 @@ def _lines(block: bytes, first_line: int, blank_is_empty: bool) -> _Lines:
         # A line is blank when it holds only whitespace; only lines starting with whitespace can be.
         suspects = np.flatnonzero(keep & _WHITESPACE[arr[np.minimum(starts, len(arr) - 1)]])
         for i in suspects:
-            keep[i] = bool(block[starts[i]:ends[i]].strip())
+            keep[i] = bool(bytes(block[starts[i]:ends[i]]).strip())
     numbers = np.arange(first_line, first_line + len(starts), dtype=np.int64)
-    return _Lines(starts[keep], ends[keep], numbers[keep])
+    return _Lines(starts[keep], ends[keep], numbers[keep], len(starts))
+
+
+def _stream(view: memoryview) -> pa.BufferReader:
+    """A zero-copy Arrow input stream over part of a block."""
+    return pa.BufferReader(pa.py_buffer(view))
 
 
 # --- NDJSON --------------------------------------------------------------------------------------
@@ -117,13 +125,13 @@ def _text(value: object) -> str | None:
     return json.dumps(value)
 
 
-def _ndjson_slow(block: bytes, lines: _Lines, lo: int, hi: int, names: tuple[str, ...]) -> RawBatch:
+def _ndjson_slow(block: memoryview, lines: _Lines, lo: int, hi: int, names: tuple[str, ...]) -> RawBatch:
     rows: list[dict] = []
     good: list[int] = []
     bad: list[int] = []
     for i in range(lo, hi):
         try:
-            obj = json.loads(block[lines.starts[i]:lines.ends[i]])
+            obj = json.loads(bytes(block[lines.starts[i]:lines.ends[i]]))
         except ValueError:
             obj = None
         if isinstance(obj, dict):
@@ -135,13 +143,13 @@ def _ndjson_slow(block: bytes, lines: _Lines, lo: int, hi: int, names: tuple[str
     return RawBatch(table, np.asarray(good, dtype=np.int64), bad)
 
 
-def _ndjson_range(block: bytes, lines: _Lines, lo: int, hi: int, entity: Entity,
+def _ndjson_range(block: memoryview, lines: _Lines, lo: int, hi: int, entity: Entity,
                   options: pajson.ParseOptions) -> Iterator[RawBatch]:
     if hi <= lo:
         return
     if hi - lo > _SLOW_PATH_LINES:
         try:
-            table = pajson.read_json(io.BytesIO(block[lines.starts[lo]:lines.ends[hi - 1] + 1]),
+            table = pajson.read_json(_stream(block[lines.starts[lo]:lines.ends[hi - 1] + 1]),
                                      parse_options=options)
         except pa.ArrowInvalid:
             table = None
@@ -157,30 +165,32 @@ def _ndjson_range(block: bytes, lines: _Lines, lo: int, hi: int, entity: Entity,
 
 def read_ndjson(chunks: Iterator[bytes], entity: Entity, block_bytes: int = BLOCK_BYTES) -> Iterator[RawBatch]:
     options = pajson.ParseOptions(explicit_schema=json_schema(entity), unexpected_field_behavior="ignore")
-    for block, first_line in line_blocks(chunks, block_bytes):
+    first_line = 1
+    for block in line_blocks(chunks, block_bytes):
         lines = _lines(block, first_line, blank_is_empty=True)
+        first_line += lines.physical
         yield from _ndjson_range(block, lines, 0, len(lines.starts), entity, options)
 
 
 # --- CSV -----------------------------------------------------------------------------------------
 
-def _header(block: bytes, lines: _Lines, entity: Entity) -> list[str]:
+def _header(block: memoryview, lines: _Lines, entity: Entity) -> list[str]:
     if len(lines.starts) == 0 or lines.numbers[0] != 1:
         raise ObjectRejected("empty_object")
-    header = next(csv.reader([block[lines.starts[0]:lines.ends[0]].decode("utf-8")]))
+    header = next(csv.reader([str(block[lines.starts[0]:lines.ends[0]], "utf-8")]))
     header = [h.strip() for h in header]
     if set(entity.required_columns) - set(header):
         raise ObjectRejected("missing_columns")
     return header
 
 
-def _csv_slow(block: bytes, lines: _Lines, header: list[str], names: tuple[str, ...]) -> RawBatch:
+def _csv_slow(block: memoryview, lines: _Lines, header: list[str], names: tuple[str, ...]) -> RawBatch:
     wanted = {n: header.index(n) for n in names if n in header}
     cols: dict[str, list[str | None]] = {n: [] for n in names}
     good: list[int] = []
     bad: list[int] = []
     for i in range(len(lines.starts)):
-        text = block[lines.starts[i]:lines.ends[i]].decode("utf-8")
+        text = str(block[lines.starts[i]:lines.ends[i]], "utf-8")
         try:
             fields = next(csv.reader([text], strict=True))
         except (csv.Error, StopIteration):
@@ -195,7 +205,7 @@ def _csv_slow(block: bytes, lines: _Lines, header: list[str], names: tuple[str, 
     return RawBatch(table, np.asarray(good, dtype=np.int64), bad)
 
 
-def _csv_block(block: bytes, lines: _Lines, header: list[str], entity: Entity) -> RawBatch:
+def _csv_block(block: memoryview, lines: _Lines, header: list[str], entity: Entity) -> RawBatch:
     if len(lines.starts) == 0:
         return RawBatch(pa.table({n: pa.array([], pa.string()) for n in entity.column_names}),
                         np.zeros(0, dtype=np.int64))
@@ -208,7 +218,7 @@ def _csv_block(block: bytes, lines: _Lines, header: list[str], entity: Entity) -
     present = [n for n in entity.column_names if n in header]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(block[lines.starts[0]:lines.ends[-1] + 1]),
+            _stream(block[lines.starts[0]:lines.ends[-1] + 1]),
             read_options=pacsv.ReadOptions(column_names=header, use_threads=False, block_size=len(block) + 1),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -231,11 +241,13 @@ def _csv_block(block: bytes, lines: _Lines, header: list[str], entity: Entity) -
 
 def read_csv(chunks: Iterator[bytes], entity: Entity, block_bytes: int = BLOCK_BYTES) -> Iterator[RawBatch]:
     header: list[str] | None = None
-    for block, first_line in line_blocks(chunks, block_bytes):
+    first_line = 1
+    for block in line_blocks(chunks, block_bytes):
         lines = _lines(block, first_line, blank_is_empty=False)
+        first_line += lines.physical
         if header is None:
             header = _header(block, lines, entity)
-            lines = _Lines(lines.starts[1:], lines.ends[1:], lines.numbers[1:])
+            lines = _Lines(lines.starts[1:], lines.ends[1:], lines.numbers[1:], lines.physical)
         yield _csv_block(block, lines, header, entity)
     if header is None:
         raise ObjectRejected("empty_object")

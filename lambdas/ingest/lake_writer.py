@@ -16,7 +16,7 @@ import hashlib
 import os
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,7 +61,6 @@ def dictionary_columns(entity: Entity, columns: tuple[Column, ...]) -> list[str]
 class _Partition:
     path: str
     pending: list[pa.Table] = field(default_factory=list)
-    pending_rows: int = 0
     rows: int = 0
     writer: pq.ParquetWriter | None = None
 
@@ -78,6 +77,8 @@ class PartitionedWriter:
         self._dir = tempfile.TemporaryDirectory(dir=workdir)
         self.partitions: dict[tuple[str, ...], _Partition] = {}
         self._buffered = 0
+        self._pool = ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="parquet-flush")
+        self._in_flight: list[Future[None]] = []
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -107,33 +108,43 @@ class PartitionedWriter:
         if p is None:
             p = self.partitions[values] = _Partition(os.path.join(self._dir.name, f"{len(self.partitions)}.parquet"))
         p.pending.append(part)
-        p.pending_rows += part.num_rows
         self._buffered += part.num_rows
 
     def _flush_all(self) -> None:
-        pending = [p for p in self.partitions.values() if p.pending]
-        with ThreadPoolExecutor(_FLUSH_THREADS) as pool:
-            list(pool.map(self._flush, pending))  # list(): re-raise the first error here
+        """Hand every partition's pending rows to the flush threads and return: the next batches
+        are validated while these are encoded. One generation at a time, so at most two
+        buffers' worth of rows are in memory."""
+        self._wait()
+        work = [(p, p.pending) for p in self.partitions.values() if p.pending]
+        for p, _ in work:
+            p.pending = []
+        self._in_flight = [self._pool.submit(self._flush, p, tables) for p, tables in work]
         self._buffered = 0
 
-    def _flush(self, p: _Partition) -> None:
-        """Append a partition's pending rows to its file (touches only `p`: thread-safe per partition)."""
-        table = pa.concat_tables(p.pending).cast(self.schema)
+    def _wait(self) -> None:
+        in_flight, self._in_flight = self._in_flight, []
+        for future in in_flight:
+            future.result()  # re-raise the first error here
+
+    def _flush(self, p: _Partition, tables: list[pa.Table]) -> None:
+        """Append rows to a partition's file (touches only `p`, and one generation at a time)."""
+        table = pa.concat_tables(tables).cast(self.schema)
         if p.writer is None:
             p.writer = pq.ParquetWriter(p.path, self.schema, compression="zstd",
                                         use_dictionary=self.dictionary_columns)
         p.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         p.rows += table.num_rows
-        p.pending, p.pending_rows = [], 0
 
     def close(self) -> None:
         """Finish every file (call once, after the last batch)."""
         self._flush_all()
+        self._wait()
         for p in self.partitions.values():
             if p.writer is not None:
                 p.writer.close()
 
     def cleanup(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._dir.cleanup()
 
     def keys(self) -> dict[tuple[str, ...], str]:
@@ -148,14 +159,6 @@ def previous_files(conn: psycopg.Connection, source_key: str) -> list[tuple[str,
 def superseded(previous: list[tuple[str, datetime, str]], src_modified: datetime, checksum: str) -> bool:
     """A newer version of this key is already in the lake: this older one must not replace it."""
     return any(mod > src_modified for _, mod, chk in previous if chk != checksum)
-
-
-def upload(s3: Any, bucket: str, writer: PartitionedWriter) -> list[str]:
-    written = []
-    for values, key in writer.keys().items():
-        s3.upload_file(writer.partitions[values].path, bucket, key)
-        written.append(key)
-    return written
 
 
 def record_files(conn: psycopg.Connection, writer: PartitionedWriter, source_key: str, checksum: str,

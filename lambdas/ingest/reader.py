@@ -143,33 +143,43 @@ def _ndjson_slow(block: memoryview, lines: _Lines, lo: int, hi: int, names: tupl
     return RawBatch(table, np.asarray(good, dtype=np.int64), bad)
 
 
+def _parse_json(view: memoryview, attempts: tuple[pajson.ParseOptions, ...]) -> pa.Table | None:
+    for options in attempts:
+        try:
+            return pajson.read_json(_stream(view), parse_options=options)
+        except pa.ArrowInvalid:
+            continue
+    return None
+
+
 def _ndjson_range(block: memoryview, lines: _Lines, lo: int, hi: int, entity: Entity,
-                  options: pajson.ParseOptions) -> Iterator[RawBatch]:
+                  attempts: tuple[pajson.ParseOptions, ...]) -> Iterator[RawBatch]:
     if hi <= lo:
         return
     if hi - lo > _SLOW_PATH_LINES:
-        try:
-            table = pajson.read_json(_stream(block[lines.starts[lo]:lines.ends[hi - 1] + 1]),
-                                     parse_options=options)
-        except pa.ArrowInvalid:
-            table = None
+        table = _parse_json(block[lines.starts[lo]:lines.ends[hi - 1] + 1], attempts)
         if table is not None and table.num_rows == hi - lo:
             yield RawBatch(table, lines.numbers[lo:hi])
             return
         mid = (lo + hi) // 2
-        yield from _ndjson_range(block, lines, lo, mid, entity, options)
-        yield from _ndjson_range(block, lines, mid, hi, entity, options)
+        lenient = attempts[-1:]
+        yield from _ndjson_range(block, lines, lo, mid, entity, lenient)
+        yield from _ndjson_range(block, lines, mid, hi, entity, lenient)
         return
     yield _ndjson_slow(block, lines, lo, hi, entity.column_names)
 
 
 def read_ndjson(chunks: Iterator[bytes], entity: Entity, block_bytes: int = BLOCK_BYTES) -> Iterator[RawBatch]:
-    options = pajson.ParseOptions(explicit_schema=json_schema(entity), unexpected_field_behavior="ignore")
+    # Arrow parses ~15 % faster when fields outside the schema are an error than when it has to
+    # skip them, so a block is tried that way first; a block with extra fields (or any other
+    # problem) is parsed again skipping them, which is what the contract asks.
+    strict, lenient = (pajson.ParseOptions(explicit_schema=json_schema(entity), unexpected_field_behavior=b)
+                       for b in ("error", "ignore"))
     first_line = 1
     for block in line_blocks(chunks, block_bytes):
         lines = _lines(block, first_line, blank_is_empty=True)
         first_line += lines.physical
-        yield from _ndjson_range(block, lines, 0, len(lines.starts), entity, options)
+        yield from _ndjson_range(block, lines, 0, len(lines.starts), entity, (strict, lenient))
 
 
 # --- CSV -----------------------------------------------------------------------------------------

@@ -42,6 +42,18 @@ def test_ndjson_lines_blank_lines_malformed_lines_and_extra_fields():
     assert all("patient_name" not in r for r in rows)
 
 
+def test_ndjson_block_with_extra_fields_is_parsed_whole_without_them():
+    # GIVEN 300 lines, every tenth with fields outside the contract (PHI a hospital adds)
+    lines = [json.dumps({**telemetry(i), **({"patient_name": "X", "mrn": 7} if i % 10 == 0 else {})})
+             for i in range(300)]
+    # WHEN read in one block
+    batches = list(reader.read(iter([("\n".join(lines) + "\n").encode()]), TELEMETRY, Format.NDJSON))
+    # THEN Arrow parsed the block in one piece (the strict attempt failed, the lenient one skipped
+    # the extra fields): every row is there, none malformed, no extra field anywhere
+    assert len(batches) == 1 and batches[0].table.num_rows == 300 and batches[0].malformed == []
+    assert batches[0].table.column_names == list(TELEMETRY.column_names)
+
+
 def test_ndjson_bisection_across_small_blocks_keeps_every_line_accounted_for():
     # GIVEN 500 telemetry lines with a wrongly typed value and a malformed line, read in tiny blocks
     lines = [json.dumps(telemetry(i)) for i in range(500)]

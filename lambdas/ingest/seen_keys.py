@@ -14,6 +14,8 @@ Lower-case UUIDs (telemetry ids) are packed from 36 characters to 16 bytes first
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,6 +43,8 @@ def _encode(values: pa.Array, width: int) -> list[tuple[str, np.ndarray, np.ndar
     nibbles = (hex_chars & 15) + 9 * (hex_chars >> 6)  # '0'-'9' -> 0-9, 'a'-'f' -> 10-15
     packed = ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).view("S16").ravel()
     uuid_rows, other = np.flatnonzero(is_uuid), np.flatnonzero(~is_uuid)
+    if len(other) == 0:  # the usual case: no copy
+        return [("uuid", uuid_rows, packed)]
     return [("uuid", uuid_rows, packed[uuid_rows]), ("s36", other, raw[other])]
 
 
@@ -60,7 +64,7 @@ def hash64(keys: np.ndarray) -> np.ndarray:
 class KeySet:
     """A set of fixed-width keys: sorted runs of hashes to search, the keys to confirm."""
 
-    def __init__(self, width: int, hash_fn=hash64) -> None:
+    def __init__(self, width: int, hash_fn: Callable[[np.ndarray], np.ndarray] = hash64) -> None:
         self._hash = hash_fn
         self._runs: list[np.ndarray] = []  # sorted hashes; similar sizes merge (a binary counter)
         self._batches: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes, keys) as they came

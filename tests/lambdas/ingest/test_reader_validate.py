@@ -42,6 +42,17 @@ def test_ndjson_lines_blank_lines_malformed_lines_and_extra_fields():
     assert all("patient_name" not in r for r in rows)
 
 
+def test_csv_quoted_line_break_is_quarantined_line_by_line_and_the_next_row_loads():
+    # GIVEN a CSV record whose quoted field holds a line break (the documented limit)
+    fields = robot(1).split(",")
+    fields[5] = '"Main\nCampus"'
+    text = "\n".join([ROBOT_HEADER, ",".join(fields), robot(2)]) + "\n"
+    # WHEN read
+    rows, lines, malformed = _read(text.encode(), ROBOTS, Format.CSV)
+    # THEN both physical lines of that record are malformed rows and the next record loads
+    assert malformed == [2, 3] and lines == [4] and rows[0]["robot_id"] == "ROBOT-0002"
+
+
 def test_ndjson_block_with_extra_fields_is_parsed_whole_without_them():
     # GIVEN 300 lines, every tenth with fields outside the contract (PHI a hospital adds)
     lines = [json.dumps({**telemetry(i), **({"patient_name": "X", "mrn": 7} if i % 10 == 0 else {})})

@@ -1,7 +1,7 @@
 """`python -m bench` (`make bench`): every benchmark, one after the other, each with its defaults.
 
 Each one prints its own table; run them one at a time (`python -m bench.generate`,
-`python -m bench.ingest`, `python -m bench.analytics`) to pass options.
+`python -m bench.ingest`, `python -m bench.rds_guards`, `python -m bench.analytics`) to pass options.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.generate", "bench.ingest", "bench.analytics")
+BENCHMARKS = ("bench.generate", "bench.ingest", "bench.rds_guards", "bench.analytics")
 
 
 def main() -> int:

@@ -29,6 +29,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ def worker_telemetry_pandas(path: Path, out_dir: str) -> int:
     return len(frame)
 
 
-def _pg_reset(url: str) -> None:
+def reset_with_robots(url: str) -> None:
     import psycopg
 
     from lambdas.migrate.migrations import apply_migrations
@@ -203,7 +204,7 @@ def _worker_main(name: str, path: str, arg: str) -> None:
     import lambdas.ingest.pipeline  # noqa: F401
 
     if name.startswith("rds"):
-        _pg_reset(arg)
+        reset_with_robots(arg)
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     rows = WORKERS[name](Path(path), arg)
@@ -227,7 +228,8 @@ def _measure(label: str, name: str, path: Path, arg: str, repeat: int, size_mb: 
     return result
 
 
-def _postgres(work: Path):
+def postgres_server(work: Path) -> tuple[str, Any]:
+    """(URL, server to stop or None): $DATABASE_URL, else a throwaway server under `work`."""
     from local.postgres import EphemeralPostgres, server_url_from_env
 
     existing = server_url_from_env()
@@ -281,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             path.unlink()
         if not args.skip_rds:
             print("transactional load into PostgreSQL (surgical_procedures, with PHI)", flush=True)
-            url, server = _postgres(work)
+            url, server = postgres_server(work)
             try:
                 for rows, label, name in (
                     (args.rds_rows, "ingest: validate + HMAC + COPY staging + upsert", "rds_ingest"),

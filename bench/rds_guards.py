@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.ingest import _pg_reset, _postgres
+from bench.ingest import postgres_server, reset_with_robots
 from lake.contract import ENTITIES
 from lambdas.ingest import rds_loader
 
@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the median is reported")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-rds-guards-") as tmp:
-        url, server = _postgres(Path(tmp))
+        url, server = postgres_server(Path(tmp))
         try:
-            _pg_reset(url)
+            reset_with_robots(url)
             print(f"upsert of {args.rows:,} new procedures (load_staged: park + MERGE + unpark)", flush=True)
             baseline = None
             for label, ddl in VARIANTS.items():

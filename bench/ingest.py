@@ -29,7 +29,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -70,6 +70,7 @@ def write_telemetry(path: Path, rows: int, seed: int = 1) -> int:
                 "error_code": [None if i % 50 else "E101" for i in idx],
             })
             frame.write_ndjson(out)
+        _settle(out)
     return path.stat().st_size
 
 
@@ -84,6 +85,14 @@ def write_procedures(path: Path, rows: int) -> None:
                       f"Pat Name{i},{1940 + i % 60}-0{1 + i % 9}-1{i % 9},{10000 + i % 80000},lap,urology,"
                       f"{('low', 'medium', 'high')[i % 3]},false,2025-03-03T08:00:00+01:00,"
                       f"2025-03-03T08:10:00Z,2025-03-03T10:00:00Z,completed\n")
+        _settle(out)
+
+
+def _settle(out: IO) -> None:
+    """Flush the input file to disk before it is measured, so the kernel's write-back of a file
+    just written does not compete with the first measurement."""
+    out.flush()
+    os.fsync(out.fileno())
 
 
 # --- workers (each runs in its own subprocess) -------------------------------------------------

@@ -92,6 +92,34 @@ def test_every_contract_rule_has_a_check(migrated_db: str, entity) -> None:
     assert ruled - checked == set()
 
 
+def test_030_upgrades_a_database_that_already_holds_rows(empty_db: str, tmp_path) -> None:
+    # GIVEN a database migrated up to 020 (before 030 existed) that already holds a procedure
+    before = tmp_path / "rds"
+    before.mkdir()
+    for path in migration_files():
+        if path.name < "030":
+            (before / path.name).write_text(path.read_text())
+    with psycopg.connect(empty_db) as conn:
+        apply_migrations(conn, before)
+        conn.execute("INSERT INTO surgical_robots VALUES ('ROBOT-0001', 'SN-000001', 'm', 'x', 'FAC-001',"
+                     " 'f', '2020-01-01', '1.2.3', 'active', 'k', now(), now())")
+        conn.execute("INSERT INTO surgical_procedures (procedure_id, robot_id, facility_id, surgeon_id, patient_key,"
+                     " patient_age_90_plus, procedure_type, procedure_category, complexity, is_emergency,"
+                     " scheduled_start, status, src_key, src_modified) VALUES ('PROC-000001', 'ROBOT-0001',"
+                     " 'FAC-001', 'SURG-0001', repeat('a', 64), false, 't', 'c', 'low', false, now(), 'completed',"
+                     " 'k', now())")
+        conn.commit()
+        # WHEN the remaining migrations run (the deploy after this change)
+        applied = apply_migrations(conn)
+        indexes = {r[0] for r in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'surgical_procedures'").fetchall()}
+        rows = conn.execute("SELECT count(*) FROM surgical_procedures").fetchone()
+    # THEN 030 applied over the existing row, and the table has exactly the indexes it keeps
+    assert "030_cheaper_load_guards.sql" in applied and rows == (1,)
+    assert indexes == {"surgical_procedures_pkey", "surgical_procedures_robot_start_idx",
+                       "surgical_procedures_patient_key_idx"}
+
+
 def test_enum_check_rejects_value_outside_contract(migrated_db: str) -> None:
     with psycopg.connect(migrated_db) as conn, pytest.raises(psycopg.errors.CheckViolation):
         conn.execute(

@@ -51,6 +51,7 @@ class LakeConfig:
     ingest_max_receive_count: int
     ingest_lambda_timeout_seconds: int
     ingest_lambda_memory_mb: int
+    ingest_lambda_ephemeral_mb: int  # /tmp: the Parquet files of one object before upload, ~42 B a row
     ingest_batch_size: int
     ingest_max_batching_window_seconds: int
     ingest_reserved_concurrency: int

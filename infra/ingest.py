@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnMapping, Duration, Stack, Token
+from aws_cdk import Aws, CfnMapping, Duration, Size, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -119,6 +119,7 @@ class LakeIngest(Construct):
             ],
             timeout=Duration.seconds(cfg.ingest_lambda_timeout_seconds),
             memory_size=cfg.ingest_lambda_memory_mb,
+            ephemeral_storage_size=Size.mebibytes(cfg.ingest_lambda_ephemeral_mb),
             reserved_concurrent_executions=cfg.ingest_reserved_concurrency,
             vpc=props.vpc,
             vpc_subnets=props.subnets,

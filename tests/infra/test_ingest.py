@@ -74,6 +74,8 @@ def test_ingest_function_runtime_vpc_concurrency_layers(synth) -> None:
     assert fn["Handler"] == "lambdas.ingest.handler.handler"
     assert fn["ReservedConcurrentExecutions"] == synth.config.ingest_reserved_concurrency
     assert fn["MemorySize"] == synth.config.ingest_lambda_memory_mb
+    # /tmp holds one object's Parquet files (~42 B a row) until they are uploaded
+    assert fn["EphemeralStorage"] == {"Size": synth.config.ingest_lambda_ephemeral_mb}
     assert len(fn["VpcConfig"]["SubnetIds"]) == 2
     assert all(s["Ref"].startswith("NetworkVpcisolatedSubnet") for s in fn["VpcConfig"]["SubnetIds"])
     assert fn["KmsKeyArn"]["Fn::GetAtt"][0].startswith("KeysDataKey")

@@ -353,6 +353,7 @@ REASONS: dict[str, str] = {
     "out_of_range": "a number outside the column's physical range",
     "bad_enum": "a value outside the column's allowed set",
     "bad_pattern": "a string that does not match the column's pattern",
+    "bad_character": "text holding U+0000 (NUL), which PostgreSQL, Athena and Redshift cannot store",
     "inconsistent": "a row rule failed, e.g. an end before its start",
     "duplicate_key": "the primary key already appeared earlier in the same object",
 }

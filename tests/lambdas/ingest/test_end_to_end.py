@@ -42,3 +42,16 @@ def test_csv_and_ndjson_flow_through_the_handler_into_postgres_and_parquet(lake)
     }
     parts = lake.glue.get_partitions(DatabaseName="surgical_lake", TableName="procedure_telemetry")
     assert sorted(p["Values"][1] for p in parts["Partitions"]) == ["ROBOT-0001", "ROBOT-0002"]
+
+
+def test_a_nul_character_quarantines_its_row_and_the_rest_of_the_object_loads(lake):
+    # GIVEN a robots file whose second row holds U+0000, which PostgreSQL text cannot store
+    lake.put("surgical_robots/robots.csv", csv_file(ROBOT_HEADER, [robot(1), robot(2).replace("Xi", "X\x00i")]))
+    # WHEN it is ingested
+    response = lake.invoke(lake.drain_queue())
+    # THEN the message succeeds (no retry loop), the clean row loads and the other is quarantined
+    assert response == {"batchItemFailures": []}
+    assert lake.query("SELECT robot_id FROM surgical_robots") == [("ROBOT-0001",)]
+    [reject] = lake.quarantine_lines(*lake.keys(lake.quarantine))
+    assert (reject["line"], reject["reasons"]) == (3, ["bad_character"])
+    assert [(r["status"], r["rows_loaded"], r["rows_rejected"]) for r in lake.ledger()] == [("partial", 1, 1)]

@@ -149,6 +149,19 @@ def test_each_rule_and_several_reasons_on_one_row():
     assert v.table.column("recorded_at").to_pylist()[0] == datetime(2025, 3, 4, 9, tzinfo=UTC)
 
 
+
+def test_a_nul_character_rejects_its_row_in_csv_and_ndjson():
+    # GIVEN robots whose free text holds U+0000: a raw byte in CSV, an escape in NDJSON
+    csv_text = ROBOT_HEADER + "\n" + robot(1) + "\n" + robot(2).replace("Xi", "X\x00i") + "\n"
+    ndjson_text = "\n".join(json.dumps(dict(zip(ROBOT_HEADER.split(","), row.split(","), strict=True))) for row in (
+        robot(3).replace("General Hospital", "General\x00Hospital"), robot(4))) + "\n"
+    # WHEN validated
+    from_csv, from_ndjson = _validate(ROBOTS, csv_text), _validate(ROBOTS, ndjson_text, Format.NDJSON)
+    # THEN exactly the rows holding it are bad_character, the others clean
+    assert '\\u0000' in ndjson_text
+    assert [from_csv.row_reasons(i) for i in range(2)] == [[], ["bad_character"]]
+    assert [from_ndjson.row_reasons(i) for i in range(2)] == [["bad_character"], []]
+
 def test_row_check_and_dates():
     # GIVEN a robot with an impossible install date and one with a valid one
     v = _validate(ROBOTS, ROBOT_HEADER + "\n" + robot(1).replace("2020-01-02", "2020-02-30") + "\n" + robot(2) + "\n")

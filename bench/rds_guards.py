@@ -1,11 +1,12 @@
-"""What the table's own guards cost a bulk upsert into surgical_procedures (ADR 0005).
+"""What the table's own guards cost a bulk load into surgical_procedures (ADR 0005).
 
-Stages --rows procedures in SQL (already pseudonymized, 50 robots present), then times
-`rds_loader.load_staged` (park + MERGE + unpark) on the migrated table, and on the same table
-with one kind of guard dropped: the foreign key, the CHECK constraints, the secondary indexes,
-then all three. Each run is one transaction that drops what it measures without and rolls
-back (then the table is truncated), so the database is left as migrated. Medians of --repeat
-runs.
+Validates and pseudonymizes --rows procedures once (the ingest's own reader, validator and
+HMAC; not timed), then times what the issue's "COPY to staging + upsert" covers: the binary
+COPY of those batches into the staging table plus `rds_loader.load_staged` (park + MERGE +
+unpark), on the migrated table and on the same table with one kind of guard dropped: the
+foreign key, the CHECK constraints, the secondary indexes, then all three. Each run is one
+transaction that drops what it measures without and rolls back (then the table is truncated),
+so the database is left as migrated. Medians of --repeat runs.
 PostgreSQL: $DATABASE_URL, else a throwaway server.
 
 Usage:
@@ -19,26 +20,21 @@ import argparse
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
 
-from bench.ingest import postgres_server, reset_with_robots
+from bench.ingest import HMAC_KEY, postgres_server, reset_with_robots, write_procedures
 from lake.contract import ENTITIES
 from lambdas.ingest import rds_loader
+from lambdas.ingest.ledger import Counts
+from lambdas.ingest.pipeline import valid_rows
+from lambdas.ingest.quarantine import RejectSink
+from lambdas.ingest.routing import Format, Route
 
 TABLE = "surgical_procedures"
-STAGE_ROWS = f"""
-INSERT INTO {rds_loader.STAGE}
-SELECT 'PROC-' || lpad(i::text, 6, '0'), 'ROBOT-' || lpad(mod(i, 50)::text, 4, '0'),
-       'FAC-' || lpad(mod(i, 10)::text, 3, '0'), 'SURG-' || lpad(mod(i, 300)::text, 4, '0'),
-       encode(sha256(i::text::bytea), 'hex'), 1940 + mod(i, 60), false, lpad((100 + mod(i, 800))::text, 3, '0'),
-       'lap', 'urology', (ARRAY['low', 'medium', 'high'])[1 + mod(i, 3)], false,
-       timestamptz '2025-03-03 08:00+00' + i * interval '1 minute',
-       timestamptz '2025-03-03 08:10+00' + i * interval '1 minute',
-       timestamptz '2025-03-03 10:00+00' + i * interval '1 minute', 'completed', 'bench', now(), now()
-FROM generate_series(0, %s - 1) AS i
-"""
 # Each guard kind, as the statement that drops all of it from the table (in a DO block: the
 # names come from the catalog, so the benchmark follows the migrations).
 _DROP = """
@@ -63,17 +59,31 @@ VARIANTS = {
 }
 
 
-def time_upsert(url: str, rows: int, ddl: list[str]) -> float:
-    """Seconds `load_staged` takes for `rows` staged procedures, on the table minus `ddl`."""
+def validated_batches(work: Path, rows: int) -> list[pa.Table]:
+    """`rows` procedures as the ingest hands them to the loader: validated, pseudonymized."""
+    path = work / "procedures.csv"
+    write_procedures(path, rows)
+    entity = ENTITIES[TABLE]
+    counts = Counts()
+    batches = list(valid_rows(iter([path.read_bytes()]), Route(entity, Format.CSV, False), HMAC_KEY,
+                              RejectSink(path.name, entity), counts, {}))
+    if counts.rows_rejected:
+        raise RuntimeError(f"{counts.rows_rejected} generated rows were rejected")
+    return batches
+
+
+def time_load(url: str, batches: list[pa.Table], ddl: list[str]) -> float:
+    """Seconds for COPY to staging + `load_staged` of `batches`, on the table minus `ddl`."""
+    rows = sum(b.num_rows for b in batches)
+    entity = ENTITIES[TABLE]
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction(force_rollback=True):
         for statement in ddl:
             conn.execute(statement)
-        conn.execute("SET LOCAL TimeZone = 'UTC'")
-        conn.execute(f"CREATE TEMP TABLE {rds_loader.STAGE} (LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DROP")
-        conn.execute(STAGE_ROWS, (rows,))
-        conn.execute(f"ANALYZE {rds_loader.STAGE}")
         start = time.perf_counter()
-        result = rds_loader.load_staged(conn, ENTITIES[TABLE])
+        with rds_loader.staging(conn, entity, "bench/procedures.csv", datetime.now(UTC)) as stager:
+            for batch in batches:
+                stager.write(batch)
+        result = rds_loader.load_staged(conn, entity)
         seconds = time.perf_counter() - start
         if result.loaded != rows:
             raise RuntimeError(f"loaded {result.loaded} of {rows} rows")
@@ -87,17 +97,18 @@ def time_upsert(url: str, rows: int, ddl: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.rds_guards", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=200_000, help="procedures to upsert (default 200000)")
+    parser.add_argument("--rows", type=int, default=200_000, help="procedures to load (default 200000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the median is reported")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-rds-guards-") as tmp:
         url, server = postgres_server(Path(tmp))
         try:
             reset_with_robots(url)
-            print(f"upsert of {args.rows:,} new procedures (load_staged: park + MERGE + unpark)", flush=True)
+            batches = validated_batches(Path(tmp), args.rows)
+            print(f"COPY to staging + upsert of {args.rows:,} new procedures (park + MERGE + unpark)", flush=True)
             baseline = None
             for label, ddl in VARIANTS.items():
-                seconds = statistics.median(time_upsert(url, args.rows, ddl) for _ in range(args.repeat))
+                seconds = statistics.median(time_load(url, batches, ddl) for _ in range(args.repeat))
                 baseline = seconds if baseline is None else baseline
                 print(f"  {label:<32} {seconds:6.2f} s {int(args.rows / seconds):>10,} rows/s"
                       f"  ({seconds - baseline:+.2f} s vs as migrated, median of {args.repeat})", flush=True)

@@ -3,7 +3,8 @@
 Every defect kind maps to exactly one outcome (`lake.contract.DEFECT_OUTCOMES`), so the ground
 truth can say which reason ingest must give. Values are picked so that no second rule fires:
 out-of-range values are valid numbers, orphan keys match the key pattern, a bad type is a
-word where a number or boolean belongs, and so on.
+word where a number or boolean belongs, a NUL goes into free text no pattern or enum reads,
+and so on.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class Defect:
         return DEFECT_OUTCOMES[self.kind]
 
 
+def _free_text(entity: Entity) -> list[str]:
+    """Text columns no other rule reads (no pattern or enum, not PHI, not the key)."""
+    return [c.name for c in entity.columns if c.dtype is DType.STRING and not c.pattern and not c.enum
+            and not c.is_phi and c.name != entity.primary_key]
+
+
 def applicable_kinds(entity: Entity) -> list[str]:
     """Defect kinds the entity's rules allow, in the contract's order."""
     cols = entity.columns
@@ -51,6 +58,7 @@ def applicable_kinds(entity: Entity) -> list[str]:
         "bad_timestamp": any(c.dtype in (DType.DATE, DType.TIMESTAMP) for c in cols),
         "out_of_range": any(c.min is not None or c.max is not None for c in cols),
         "bad_enum": any(c.enum for c in cols),
+        "bad_character": bool(_free_text(entity)),
         "inconsistent": bool(entity.row_checks),
         "duplicate_key": True,
         "orphan_fk": bool(entity.foreign_keys),
@@ -71,6 +79,8 @@ def candidate_columns(entity: Entity, kind: str, row: Row) -> list[str]:
         return [c.name for c in cols if c.min is not None or c.max is not None]
     if kind == "bad_enum":
         return [c.name for c in cols if c.enum]
+    if kind == "bad_character":
+        return [name for name in _free_text(entity) if row.get(name)]
     if kind == "inconsistent":
         return [
             rc.left
@@ -128,6 +138,10 @@ def corrupt(entity: Entity, row: Row, defect: Defect, rng: np.random.Generator, 
         out[col] = _out_of_range(entity, col, rng)
     elif defect.kind == "bad_enum":
         out[col] = pick(_BAD_ENUMS)
+    elif defect.kind == "bad_character":  # a legacy export's stray NUL byte
+        text = str(row[col])
+        at = int(rng.integers(0, len(text) + 1))
+        out[col] = f"{text[:at]}\x00{text[at:]}"
     elif defect.kind == "inconsistent":
         check = next(rc for rc in entity.row_checks if rc.left == col)
         out[col] = _earlier(str(row[check.right]), int(rng.integers(5, 180)))

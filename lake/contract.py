@@ -377,6 +377,7 @@ DEFECT_OUTCOMES: dict[str, str] = {
     "bad_timestamp": "bad_timestamp",
     "out_of_range": "out_of_range",
     "bad_enum": "bad_enum",
+    "bad_character": "bad_character",
     "inconsistent": "inconsistent",
     "duplicate_key": "duplicate_key",
     "orphan_fk": "parked",  # telemetry: "loaded"

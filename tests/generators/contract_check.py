@@ -116,6 +116,8 @@ def value_reason(col: Column, value: object) -> str | None:
         except ValueError:
             return "bad_timestamp"
         return None
+    if col.dtype is DType.STRING and "\x00" in text:
+        return "bad_character"
     if col.enum and text not in col.enum:
         return "bad_enum"
     if col.pattern and not re.fullmatch(col.pattern, text):

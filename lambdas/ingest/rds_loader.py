@@ -28,7 +28,7 @@ import pyarrow as pa
 from pgpq import ArrowToPostgresBinaryEncoder
 from psycopg import sql
 
-from lake.contract import ENTITIES, LOAD_ORDER, Entity, ForeignKey, arrow_schema
+from lake.contract import ENTITIES, LINEAGE_COLUMNS, LOAD_ORDER, Entity, ForeignKey, arrow_schema
 
 _PARKING_LOCK = 0x5A4C5041  # "surgical-lake parking"
 STAGE = "ingest_stage"
@@ -45,8 +45,12 @@ def _cols(entity: Entity) -> list[str]:
     return list(entity.stored_column_names)
 
 
-_LINEAGE = [pa.field("src_key", pa.string(), nullable=False),
-            pa.field("src_modified", pa.timestamp("ms", tz="UTC"), nullable=False)]
+# The source object's lineage, staged with every row (`loaded_at` is the database's own).
+_LINEAGE = list(arrow_schema(c for c in LINEAGE_COLUMNS if c.name != "loaded_at"))
+
+
+def _staged_cols(entity: Entity) -> list[str]:
+    return [*_cols(entity), *(f.name for f in _LINEAGE)]
 
 
 def staged_schema(entity: Entity) -> pa.Schema:
@@ -127,7 +131,7 @@ def _parent_exists(fk: ForeignKey, alias: str) -> sql.Composable:
 def _merge(entity: Entity, source: sql.Composable) -> sql.Composed:
     """Upsert `source` (stored columns + src_key, src_modified; unique keys) into the entity's
     table: the row from the newer source object wins."""
-    cols = [*_cols(entity), "src_key", "src_modified"]
+    cols = _staged_cols(entity)
     pk = sql.Identifier(entity.primary_key)
     return sql.SQL(
         "MERGE INTO {t} AS t USING {source} AS s ON t.{pk} = s.{pk}"
@@ -159,7 +163,7 @@ def load_staged(conn: psycopg.Connection, entity: Entity) -> LoadResult:
     """Park orphans, upsert the rest (newer wins), then cascade-unpark; all in this transaction."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARKING_LOCK,))
     stage = sql.Identifier(STAGE)
-    cols = sql.SQL(", ").join(map(sql.Identifier, [*_cols(entity), "src_key", "src_modified"]))
+    cols = sql.SQL(", ").join(map(sql.Identifier, _staged_cols(entity)))
     fk = _parking_fk(entity)
     parked = 0
     where: sql.Composable = sql.SQL("")
@@ -201,7 +205,7 @@ def unpark(conn: psycopg.Connection) -> int:
         fk = _parking_fk(entity)
         if fk is None:
             continue
-        cols = [*_cols(entity)]
+        cols = _cols(entity)
         source = sql.SQL(
             "(SELECT {rcols}, m.src_key, m.src_modified FROM moved m,"
             " jsonb_populate_record(NULL::{t}, m.row_data) r)"

@@ -46,7 +46,7 @@ def test_route_rejects_unknown_entities_and_formats(key, reason):
     ("procedure_telemetry/blank.ndjson", b"\n \n\n", "empty_object", "procedure_telemetry"),
     ("surgical_robots/latin1.csv", csv_file(ROBOT_HEADER, [robot(1) + "\xe9"]).encode("latin-1"), "not_utf8",
      "surgical_robots"),
-    ("surgical_robots/broken.csv.gz", gzip.compress(b"robot_id\n")[:-6], "not_utf8", "surgical_robots"),
+    ("surgical_robots/broken.csv.gz", gzip.compress(b"robot_id\n", mtime=0)[:-6], "not_utf8", "surgical_robots"),
     ("surgical_robots/short_header.csv", b"robot_id,model\nROBOT-0001,Xi\n", "missing_columns", "surgical_robots"),
 ])
 def test_unreadable_objects_are_rejected_whole_recorded_and_not_retried(lake, key, body, reason, qprefix):

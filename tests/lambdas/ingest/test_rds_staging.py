@@ -8,10 +8,10 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from lake.contract import ENTITIES, DType, Entity, arrow_schema
+from lake.contract import ENTITIES, DType, Entity, Landing, arrow_schema
 from lambdas.ingest import rds_loader
 
-TRANSACTIONAL = [name for name, entity in ENTITIES.items() if entity.primary_key and name != "procedure_telemetry"]
+TRANSACTIONAL = [name for name, entity in ENTITIES.items() if entity.landing is Landing.RDS]
 SRC_MODIFIED = datetime(2025, 3, 3, 9, 30, 15, 250000, tzinfo=UTC)
 # Three rows per type; the third is NULL where the column allows it. Text a CSV stream would
 # have to quote or escape, instants either side of PostgreSQL's 2000-01-01 binary epoch.

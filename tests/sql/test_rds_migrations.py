@@ -41,13 +41,14 @@ def test_columns_types_and_nullability_match_contract(migrated_db: str, entity) 
     with psycopg.connect(migrated_db) as conn:
         rows = conn.execute(
             "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+            " WHERE table_schema = 'public' AND table_name = %s ORDER BY column_name",
             (entity.name,),
         ).fetchall()
-    expected = [
+    # By name: ALTER TABLE ... ADD COLUMN appends (050), and every statement names its columns.
+    expected = sorted(
         (c.name, POSTGRES_TYPES[c.dtype], c.nullable)
         for c in (*entity.stored_columns(), *LINEAGE_COLUMNS)
-    ]
+    )
     assert rows == expected
 
 

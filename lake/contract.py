@@ -94,6 +94,11 @@ class Column:
     def is_phi(self) -> bool:
         return self.privacy in (Privacy.DIRECT_IDENTIFIER, Privacy.QUASI_IDENTIFIER)
 
+    @property
+    def is_free_text(self) -> bool:
+        """Text no pattern or enum constrains: screened for PHI in the wrong column (`phi_in_free_text`)."""
+        return self.dtype is DType.STRING and self.pattern is None and self.enum is None and self.pseudonym is None
+
 
 @dataclass(frozen=True)
 class ForeignKey:
@@ -383,6 +388,7 @@ REASONS: dict[str, str] = {
     "bad_character": "text holding U+0000 (NUL), which PostgreSQL, Athena and Redshift cannot store",
     "inconsistent": "a row rule failed, e.g. an end before its start",
     "duplicate_key": "the primary key already appeared earlier in the same object",
+    "phi_in_free_text": "an MRN, SSN or date-of-birth shape in a non-PHI text column (the value is not copied)",
 }
 
 # Whole-object reasons (the object is quarantined as one unit and recorded in the ledger).

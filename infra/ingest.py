@@ -98,12 +98,12 @@ class LakeIngest(Construct):
             "PhiHmacKey",
             secret_name=cfg.hmac_secret_name,
             description="HMAC-SHA256 key for PHI pseudonymization (SecretString = the key)",
-            encryption_key=self.hmac_guard.key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
             ),
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.hmac_guard.encrypt(self.hmac_secret)
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description="Ingest Lambda (egress only)",
             allow_all_outbound=True,

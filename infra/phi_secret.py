@@ -79,6 +79,14 @@ class PhiSecretGuard(Construct):
             ]),
         )
 
+    def encrypt(self, secret: secretsmanager.Secret) -> None:
+        """Encrypt `secret` with the guard's key. Set on the CloudFormation resource, not through
+        `Secret(encryption_key=...)`, which would add a key-policy statement letting every
+        principal of the account decrypt through Secrets Manager."""
+        cfn = secret.node.default_child
+        assert isinstance(cfn, secretsmanager.CfnSecret)
+        cfn.kms_key_id = self.key.key_arn
+
     def protect(self, secret: secretsmanager.Secret, reader: iam.IRole) -> None:
         """Only `reader` (the ingest role) and the break-glass role may read `secret`."""
         self.reader = reader

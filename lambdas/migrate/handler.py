@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from lake.db_roles import MIGRATOR
 from lambdas.custom_resource import Sender, put_response, run_custom_resource
@@ -50,10 +51,11 @@ def connect(props: Mapping[str, Any], secret_arn: str, secrets_client: Any, atte
     for attempt in range(1, attempts + 1):
         creds = db_credentials(secret_arn, secrets_client)
         try:
-            return psycopg.connect(
+            conninfo = make_conninfo(
                 host=props["Host"], port=int(props["Port"]), dbname=props["Database"],
                 user=creds["username"], password=creds["password"], connect_timeout=15, **tls(),
             )
+            return psycopg.connect(conninfo)
         except psycopg.OperationalError:
             if attempt == attempts:
                 raise

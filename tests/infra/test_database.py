@@ -67,7 +67,8 @@ def test_credentials_in_secrets_manager_rotate_through_the_vpc_endpoint(synth) -
     apps = synth.resources("AWS::Serverless::Application")
     assert len(apps) == len(names)
     for app in apps.values():
-        assert "SecretsManagerRDSPostgreSQLRotationSingleUser" in app["Properties"]["Location"]["ApplicationId"]
+        mapping = synth.raw["Mappings"][app["Properties"]["Location"]["ApplicationId"]["Fn::FindInMap"][0]]
+        assert all("SecretsManagerRDSPostgreSQLRotationSingleUser" in v["applicationId"] for v in mapping.values())
         endpoint = app["Properties"]["Parameters"]["endpoint"]["Fn::Join"][1]
         # AND the rotation function calls Secrets Manager through the interface endpoint
         assert endpoint[1]["Ref"].startswith("NetworkVpcSecretsManager")
@@ -78,8 +79,11 @@ def test_credentials_in_secrets_manager_rotate_through_the_vpc_endpoint(synth) -
 
 
 def _secret_ref(synth, name: str) -> str:
-    return next(k for k, v in synth.resources("AWS::SecretsManager::Secret").items()
-                if v["Properties"]["Name"] == name)
+    """Logical id of the secret's attachment to the instance: what clients and grants reference."""
+    secret = next(k for k, v in synth.resources("AWS::SecretsManager::Secret").items()
+                  if v["Properties"]["Name"] == name)
+    return next(k for k, v in synth.resources("AWS::SecretsManager::SecretTargetAttachment").items()
+                if v["Properties"]["SecretId"] == {"Ref": secret})
 
 
 def test_each_client_uses_its_own_role_and_only_the_migrations_see_the_master(synth) -> None:

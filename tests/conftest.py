@@ -54,6 +54,9 @@ def empty_db(postgres_server: str, role_passwords: dict[str, str]) -> Iterator[s
     """URL of a brand-new, empty database (dropped after the test)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:
+        # Roles are cluster-wide and local mode (tests/local) sets its workdir's passwords on them:
+        # back to the session's before every test.
+        ensure_roles(conn, role_passwords)
         conn.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = postgres_server.rpartition("/")
     yield f"{base}/{name}"

@@ -67,7 +67,7 @@ def _reference_time(entity: Entity) -> str:
 def age_in_years(birth: pa.Array | pa.ChunkedArray, at: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Completed years from `birth` (date32) to `at` (UTC timestamp): int64, NULL where either is.
 
-    A birthday on Feb 29 is reached on Mar 1 in common years (the day count decides)."""
+    Month and day are compared, so a Feb 29 birthday is reached on Mar 1 in common years."""
     years = pc.subtract(pc.year(at), pc.year(birth))
     before_birthday = pc.or_(
         pc.less(pc.month(at), pc.month(birth)),

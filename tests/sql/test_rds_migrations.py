@@ -201,13 +201,13 @@ def test_a_failing_migration_reports_no_row_values(empty_db: str, tmp_path) -> N
     # GIVEN a table holding a duplicated key and a migration adding a unique index over it
     sql_dir = tmp_path / "rds"
     sql_dir.mkdir()
-    (sql_dir / "001_t.sql").write_text("CREATE TABLE t (k text); INSERT INTO t VALUES ('pk-31415926'), ('pk-31415926');")
+    (sql_dir / "001_t.sql").write_text("CREATE TABLE t (k text);"
+                                       " INSERT INTO t VALUES ('pk-31415926'), ('pk-31415926');")
     (sql_dir / "002_check.sql").write_text("CREATE UNIQUE INDEX t_k ON t (k);")
-    with psycopg.connect(empty_db) as conn:
-        # WHEN it runs THEN the error names the file and the constraint, never the row (it reaches
-        # CloudFormation's events and the function's log)
-        with pytest.raises(MigrationError) as raised:
-            apply_migrations(conn, sql_dir)
+    # WHEN it runs THEN the error names the file and the index, never the row (it reaches
+    # CloudFormation's events and the function's log)
+    with psycopg.connect(empty_db) as conn, pytest.raises(MigrationError) as raised:
+        apply_migrations(conn, sql_dir)
     message = str(raised.value)
     assert message == '002_check.sql failed: [23505] could not create unique index "t_k"'
     assert "31415926" not in message and "DETAIL" not in message

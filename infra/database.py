@@ -161,10 +161,14 @@ class LakeDatabase(Construct):
         )
         # add_proxy already opened the instance to the proxy (ingress here, egress on the proxy SG).
         self.migrations = self._migrations(props)
-        # A role's first rotation logs in as the role: schedule it only once the migration function
-        # created the role (the schedule only: the rotation function's network must exist before).
+        # A role's first rotation logs in as the role, and the proxy logs in as lake_ingest: both
+        # only once the migration function created the roles (for the rotations: the schedule only,
+        # the rotation function's network must exist before).
         for secret in self.role_secrets.values():
             secret.node.find_child("RotationSchedule").node.add_dependency(self.migrations_applied)
+        proxy = self.proxy.node.default_child
+        assert isinstance(proxy, rds.CfnDBProxy)
+        proxy.node.add_dependency(self.migrations_applied)
 
     def _role_secret(self, props: DatabaseProps, role: DbRole) -> secretsmanager.ISecret:
         """The role's own secret (RDS JSON, attached to the instance) with monthly single-user rotation."""

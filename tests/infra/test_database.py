@@ -76,6 +76,9 @@ def test_credentials_in_secrets_manager_rotate_through_the_vpc_endpoint(synth) -
     role_schedules = [s for k, s in schedules.items() if not k.startswith("DatabaseInstance")]
     assert len(role_schedules) == len(ROLES)
     assert all(any(d.startswith("DatabaseMigrateApply") for d in s["DependsOn"]) for s in role_schedules)
+    # AND so does the proxy, which logs in as lake_ingest
+    proxy = next(iter(synth.resources("AWS::RDS::DBProxy").values()))
+    assert any(d.startswith("DatabaseMigrateApply") for d in proxy["DependsOn"])
 
 
 def _secret_ref(synth, name: str) -> str:

@@ -40,13 +40,18 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pg.stop()
 
 
-@pytest.fixture(scope="session")
-def role_passwords(postgres_server: str) -> dict[str, str]:
-    """The lake's roles, created on the server once per session with random passwords."""
+def create_roles(server_url: str) -> dict[str, str]:
+    """The lake's roles on the server, with new random passwords (returned by role name)."""
     passwords = {role.name: secrets.token_urlsafe(24) for role in ROLES}
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
+    with psycopg.connect(server_url, autocommit=True) as conn:
         ensure_roles(conn, passwords)
     return passwords
+
+
+@pytest.fixture(scope="session")
+def role_passwords(postgres_server: str) -> dict[str, str]:
+    """The lake's roles, created on the server once per session."""
+    return create_roles(postgres_server)
 
 
 @pytest.fixture

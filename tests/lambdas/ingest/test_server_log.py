@@ -9,15 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from lake.db_roles import ROLES
-from lambdas.migrate.roles import ensure_roles
 from local.postgres import EphemeralPostgres
+from tests.conftest import create_roles
 from tests.lambdas.ingest.conftest import HMAC_KEY
 from tests.lambdas.ingest.samples import PROC_HEADER, ROBOT_HEADER, csv_file, procedure, robot
 
@@ -41,10 +39,7 @@ def postgres_server(server: EphemeralPostgres) -> str:
 
 @pytest.fixture(scope="module")
 def role_passwords(postgres_server: str) -> dict[str, str]:
-    passwords = {role.name: secrets.token_urlsafe(24) for role in ROLES}
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        ensure_roles(conn, passwords)
-    return passwords
+    return create_roles(postgres_server)
 
 
 def test_a_check_violation_in_the_upsert_logs_no_row_values(lake, server, caplog):

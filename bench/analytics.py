@@ -85,7 +85,7 @@ def synthesize(scale: int, seed: int = 7) -> tuple[dict[str, pa.Table], pa.Table
         "procedure_id": [f"PROC-{i:06d}" for i in range(1, n_proc + 1)], "robot_id": robot_ids[robot_of],
         "facility_id": facility[robot_of], "surgeon_id": [f"SURG-{i:04d}" for i in rng.integers(1, 100 * scale, n_proc)],
         "patient_key": [f"{k:064x}" for k in rng.integers(0, int(n_proc * 0.8), n_proc)],
-        "patient_birth_year": rng.integers(1940, 2005, n_proc), "patient_age_90_plus": np.zeros(n_proc, bool),
+        "patient_age_at_procedure": rng.integers(18, 90, n_proc), "patient_age_90_plus": np.zeros(n_proc, bool),
         "patient_zip3": ["100"] * n_proc, "procedure_type": ptype,
         "procedure_category": [TYPES[t] for t in ptype],
         "complexity": rng.choice(["low", "medium", "high"], n_proc), "is_emergency": rng.random(n_proc) < 0.05,

@@ -172,7 +172,7 @@ def worker_rds_naive(path: Path, url: str) -> int:
 
     import psycopg
 
-    from lake.contract import ENTITIES
+    from lake.contract import AGE_90_PLUS, ENTITIES, GENERALIZED_ZIP3, RESTRICTED_ZIP3
 
     entity = ENTITIES["surgical_procedures"]
     cols = [*entity.stored_column_names, "src_key", "src_modified"]
@@ -181,9 +181,13 @@ def worker_rds_naive(path: Path, url: str) -> int:
     n = 0
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction(), path.open() as f:
         for row in csv.DictReader(f):
+            birth, start = row["patient_birth_date"], row["scheduled_start"]
+            age = int(start[:4]) - int(birth[:4]) - (start[5:10] < birth[5:10])
+            zip3 = row["patient_zip"][:3] if row["patient_zip"] else None
             values = {**row, "patient_key": hmac.new(HMAC_KEY, row["patient_id"].encode(), hashlib.sha256)
-                      .hexdigest(), "patient_birth_year": int(row["patient_birth_date"][:4]),
-                      "patient_age_90_plus": False, "patient_zip3": row["patient_zip"][:3],
+                      .hexdigest(), "patient_age_at_procedure": age if age < AGE_90_PLUS else None,
+                      "patient_age_90_plus": age >= AGE_90_PLUS,
+                      "patient_zip3": GENERALIZED_ZIP3 if zip3 in RESTRICTED_ZIP3 else zip3,
                       "src_key": "naive", "src_modified": datetime.now(UTC)}
             conn.execute(sql, [values[c] for c in cols])
             n += 1

@@ -61,6 +61,7 @@ class LakeConfig:
     rds_multi_az: bool
     rds_deletion_protection: bool
     rds_backup_retention_days: int
+    rds_pgaudit: bool  # pgaudit session logging (DDL, writes) via the parameter group; prod
     redshift_base_capacity_rpu: int
     retain_data: bool
     log_retention_days: int

@@ -1,11 +1,18 @@
 """Database: RDS PostgreSQL 16 in isolated subnets, reached through an RDS Proxy.
 
 The instance's security group admits only the proxy, the migration function, the rotation
-function and (for federated queries) Redshift; the proxy's admits only the Lambdas handed to
-`allow_client`. Credentials live in Secrets Manager (data key) and rotate monthly through a
-rotation function in the VPC that reaches Secrets Manager over the interface endpoint.
-TLS is enforced on the instance (`rds.force_ssl`) and on the proxy (`require_tls`). SQL
-statements are never logged (`log_statement=none`): literals could carry PHI.
+functions and (for federated queries) Redshift; the proxy's admits only the Lambdas handed to
+`allow_client`. Least privilege (`lake/db_roles.py`): besides the master user, which only the
+migration function uses (to create the roles), one login role per job, each with its own
+secret (data key) rotated monthly by its own single-user rotation function in the VPC: the
+ingest connects through the proxy as `lake_ingest` (the proxy knows no other secret), the
+migrations run as `lake_migrator`, Redshift's federated queries as `lake_reader`.
+TLS is enforced on the instance (`rds.force_ssl`) and on the proxy (`require_tls`); clients
+verify it (`lambdas/rds_tls`). Nothing with row content reaches the PostgreSQL log: SQL
+statements are never logged (`log_statement=none`), errors tersely (`log_error_verbosity=terse`:
+no "DETAIL: Failing row contains (...)") and without the failing statement
+(`log_min_error_statement=panic`). prod adds pgaudit session logging of DDL and writes, without
+bind parameters (`RDS_PGAUDIT`).
 """
 
 from __future__ import annotations
@@ -17,12 +24,14 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IDependable
 
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
 from infra.log_groups import LogGroupFactory
+from lake.db_roles import INGEST, ROLES, DbRole
 
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16_10
 DB_NAME = "surgical_lake"
@@ -30,6 +39,19 @@ DB_PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 SQL_DIR = REPO_ROOT / "sql" / "rds"
 MIGRATE_REQUIREMENTS = REPO_ROOT / "lambdas" / "migrate" / "requirements.txt"
+SECRET_EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
+# What the parameter group sets; local mode's server runs with the same logging
+# (local/postgres.py SERVER_LOG_SETTINGS, tests/infra asserts the two agree).
+PARAMETERS = {
+    "rds.force_ssl": "1", "log_statement": "none", "log_connections": "1",
+    "log_error_verbosity": "terse", "log_min_error_statement": "panic",
+}
+# pgaudit: DDL and writes, never bind parameters (row values). Not the ROLE class: the AWS
+# rotation functions set passwords with plain-text ALTER USER statements, which it would log.
+RDS_PGAUDIT = {
+    "shared_preload_libraries": "pg_stat_statements,pgaudit", "pgaudit.log": "ddl,write",
+    "pgaudit.log_parameter": "0", "pgaudit.log_catalog": "0", "pgaudit.log_relation": "0",
+}
 
 
 @dataclass(frozen=True)
@@ -75,8 +97,8 @@ class LakeDatabase(Construct):
             self,
             "Parameters",
             engine=rds.DatabaseInstanceEngine.postgres(version=POSTGRES_VERSION),
-            description=f"{cfg.prefix}: TLS only, no statement logging",
-            parameters={"rds.force_ssl": "1", "log_statement": "none", "log_connections": "1"},
+            description=f"{cfg.prefix}: TLS only, no statement or row logging" + (", pgaudit" if cfg.rds_pgaudit else ""),
+            parameters={**PARAMETERS, **(RDS_PGAUDIT if cfg.rds_pgaudit else {})},
         )
         self.instance = rds.DatabaseInstance(
             self,
@@ -94,7 +116,7 @@ class LakeDatabase(Construct):
                 "lake_admin",
                 secret_name=cfg.db_secret_name,
                 encryption_key=props.data_key,
-                exclude_characters=" %+~`#$&*()|[]{}:;<>?!'/@\"\\",
+                exclude_characters=SECRET_EXCLUDED_CHARACTERS,
             ),
             storage_encrypted=True,
             storage_encryption_key=props.data_key,
@@ -124,19 +146,45 @@ class LakeDatabase(Construct):
             endpoint=props.secrets_endpoint,
             vpc_subnets=props.subnets,
         )
+        self.role_secrets = {role.name: self._role_secret(props, role) for role in ROLES}
         self.proxy = self.instance.add_proxy(
             "Proxy",
             db_proxy_name=f"{cfg.prefix}-proxy",
             vpc=props.vpc,
             vpc_subnets=props.subnets,
             security_groups=[self.proxy_security_group],
-            secrets=[self.secret],
+            secrets=[self.role_secrets[INGEST.name]],
+            client_password_auth_type=rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
             require_tls=True,
             iam_auth=False,
             borrow_timeout=Duration.seconds(30),
         )
         # add_proxy already opened the instance to the proxy (ingress here, egress on the proxy SG).
         self.migrations = self._migrations(props)
+        # A role's first rotation logs in as the role, and the proxy logs in as lake_ingest: both
+        # only once the migration function created the roles (for the rotations: the schedule only,
+        # the rotation function's network must exist before).
+        for secret in self.role_secrets.values():
+            secret.node.find_child("RotationSchedule").node.add_dependency(self.migrations_applied)
+        proxy = self.proxy.node.default_child
+        assert isinstance(proxy, rds.CfnDBProxy)
+        proxy.node.add_dependency(self.migrations_applied)
+
+    def _role_secret(self, props: DatabaseProps, role: DbRole) -> secretsmanager.ISecret:
+        """The role's own secret (RDS JSON, attached to the instance) with monthly single-user rotation."""
+        name = role.name.removeprefix("lake_").title()
+        secret = rds.DatabaseSecret(
+            self, f"{name}Secret", username=role.name, secret_name=f"{props.config.prefix}/rds-{role.name}",
+            encryption_key=props.data_key, exclude_characters=SECRET_EXCLUDED_CHARACTERS,
+        ).attach(self.instance)
+        secretsmanager.SecretRotation(
+            self, f"{name}Rotation",
+            application=secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+            secret=secret, target=self.instance, vpc=props.vpc, vpc_subnets=props.subnets,
+            endpoint=props.secrets_endpoint, automatically_after=Duration.days(30),
+            exclude_characters=SECRET_EXCLUDED_CHARACTERS,
+        )
+        return secret
 
     @property
     def host(self) -> str:
@@ -174,13 +222,17 @@ class LakeDatabase(Construct):
                 depends_on=(props.network, self.security_group),
             ),
         )
-        self.secret.grant_read(migrate.function)
+        # The master secret creates the roles; the role secrets set their passwords; migrations run
+        # as lake_migrator.
+        for secret in (self.secret, *self.role_secrets.values()):
+            secret.grant_read(migrate.function)
         self.security_group.add_ingress_rule(migrate.security_group, ec2.Port.tcp(DB_PORT), "Migrations")
         self.migrations_applied = migrate.run(
             "Apply",
             "Custom::RdsMigrations",
             {
                 "SecretArn": self.secret.secret_arn,
+                "RoleSecretArns": {name: secret.secret_arn for name, secret in self.role_secrets.items()},
                 "Host": self.instance.db_instance_endpoint_address,
                 "Port": str(DB_PORT),
                 "Database": DB_NAME,

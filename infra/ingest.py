@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnMapping, Duration, Size, Stack, Token
+from aws_cdk import Aws, CfnMapping, Duration, RemovalPolicy, Size, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
+from infra.phi_secret import PhiSecretGuard
 
 INGEST_REQUIREMENTS = REPO_ROOT / "lambdas" / "ingest" / "requirements.txt"
 INGEST_HANDLER = "lambdas.ingest.handler.handler"
@@ -89,16 +90,20 @@ class LakeIngest(Construct):
         )
         self._notify_queue_from(props.raw_bucket, props.raw_bucket_name)
 
+        # Own key, retained everywhere, readable by the ingest role only (infra/phi_secret.py). The
+        # construct id "PhiHmacKey" keeps the secret's logical id: a new one would be a new key.
+        self.hmac_guard = PhiSecretGuard(self, "PhiHmacGuard", prefix=cfg.prefix)
         self.hmac_secret = secretsmanager.Secret(
             self,
             "PhiHmacKey",
             secret_name=cfg.hmac_secret_name,
             description="HMAC-SHA256 key for PHI pseudonymization (SecretString = the key)",
-            encryption_key=props.data_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
             ),
+            removal_policy=RemovalPolicy.RETAIN,
         )
+        self.hmac_guard.encrypt(self.hmac_secret)
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description="Ingest Lambda (egress only)",
             allow_all_outbound=True,
@@ -148,7 +153,8 @@ class LakeIngest(Construct):
         self._grant(props)
 
     def connect_database(self, secret: secretsmanager.ISecret, host: str, port: str, db_name: str) -> None:
-        """Point the function at RDS (through the proxy) and let it read the credentials."""
+        """Point the function at RDS (through the proxy) and let it read the credentials (the
+        lake_ingest role's secret: never the master's)."""
         secret.grant_read(self.function)
         for name, value in (("DB_SECRET_ARN", secret.secret_arn), ("DB_HOST", host),
                             ("DB_PORT", port), ("DB_NAME", db_name)):
@@ -187,7 +193,8 @@ class LakeIngest(Construct):
         # A re-loaded object replaces its Parquet files: the superseded ones are deleted.
         props.processed_bucket.grant_delete(fn)
         props.quarantine_bucket.grant_put(fn)
-        self.hmac_secret.grant_read(fn)
+        assert fn.role is not None
+        self.hmac_guard.protect(self.hmac_secret, fn.role)
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 sid="GluePartitionsOfLakeTables",

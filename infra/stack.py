@@ -20,6 +20,7 @@ from infra.monitoring import LakeMonitoring, MonitoringProps
 from infra.network import LakeNetwork, NetworkProps
 from infra.storage import LakeStorage, StorageProps
 from infra.warehouse import LakeWarehouse, WarehouseProps
+from lake.db_roles import INGEST, READER
 
 
 class LakeStack(Stack):
@@ -86,7 +87,7 @@ class LakeStack(Stack):
             )
         self.database.allow_client(self.ingest.function, "Ingest Lambda")
         self.ingest.connect_database(
-            self.database.secret, self.database.proxy.endpoint, self.database.port, DB_NAME
+            self.database.role_secrets[INGEST.name], self.database.proxy.endpoint, self.database.port, DB_NAME
         )
         self.warehouse = LakeWarehouse(
             self,
@@ -100,7 +101,7 @@ class LakeStack(Stack):
                 processed_bucket=self.storage.processed,
                 glue_database=self.catalog.database_name,
                 glue_catalog_arns=self.catalog.catalog_arns(),
-                rds_secret=self.database.secret,
+                rds_secret=self.database.role_secrets[READER.name],
                 rds_host=self.database.host,
                 rds_port=self.database.port,
                 rds_database=DB_NAME,
@@ -135,6 +136,7 @@ class LakeStack(Stack):
                 glue_job_name=self.catalog.job_name if self.catalog.job else None,
             ),
         )
+        self.ingest.hmac_guard.alarm_on_reads(cfg.hmac_secret_name, self.monitoring.topic)
         self._outputs()
 
     @property

@@ -30,7 +30,15 @@ class DType(enum.StrEnum):
 
 
 class Privacy(enum.StrEnum):
-    """Privacy class of a column (HIPAA Safe Harbor thinking)."""
+    """Privacy class of a column (HIPAA Safe Harbor thinking).
+
+    Generalizing the quasi-identifiers does NOT make the stored rows de-identified: procedure
+    timestamps (dates directly related to the patient), the facility and the keyed pseudonym
+    (derived from the MRN, so not a permitted re-identification code under 45 CFR 164.514(c))
+    stay. Every store downstream of ingest (RDS, processed Parquet, quarantine, Redshift) holds
+    PHI, a limited data set at best (45 CFR 164.514(e)), and is protected as PHI (README
+    "What the stack enforces", ADR 0001).
+    """
 
     NONE = "none"
     DIRECT_IDENTIFIER = "direct_identifier"  # names, MRNs: never stored as sent
@@ -43,8 +51,24 @@ class Pseudonym(enum.StrEnum):
 
     HMAC = "hmac"  # -> <stored_name>: hex HMAC-SHA256 with a key from Secrets Manager
     DROP = "drop"  # -> not stored at all
-    BIRTH_YEAR = "birth_year"  # -> patient_birth_year (NULL when age > 89) + patient_age_90_plus
-    ZIP3 = "zip3"  # -> first three digits
+    AGE = "age"  # -> patient_age_at_procedure (NULL at 90+) + patient_age_90_plus; no birth year
+    ZIP3 = "zip3"  # -> first three digits; "000" for the restricted prefixes (RESTRICTED_ZIP3)
+
+
+# HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(B): the initial three digits of a ZIP code may stay
+# only where all ZIP codes sharing them hold more than 20,000 people; the others become "000".
+# These are the 17 prefixes HHS lists (2000 Census ZCTAs) in "Guidance Regarding Methods for
+# De-identification of Protected Health Information", section 3.4 "When can ZIP codes be included
+# in de-identified information?" (hhs.gov/hipaa/for-professionals/special-topics/de-identification;
+# also 67 FR 53182, 53233-53234). HHS warns the list follows the census: update it with a new one.
+RESTRICTED_ZIP3: frozenset[str] = frozenset({
+    "036", "059", "063", "102", "203", "556", "692", "790", "821",
+    "823", "830", "831", "878", "879", "884", "890", "893",
+})
+GENERALIZED_ZIP3 = "000"
+# Safe Harbor 45 CFR 164.514(b)(2)(i)(C): ages over 89 (and date elements indicative of them)
+# are aggregated into one category, 90 or older.
+AGE_90_PLUS = 90
 
 
 class Landing(enum.StrEnum):
@@ -69,6 +93,11 @@ class Column:
     @property
     def is_phi(self) -> bool:
         return self.privacy in (Privacy.DIRECT_IDENTIFIER, Privacy.QUASI_IDENTIFIER)
+
+    @property
+    def is_free_text(self) -> bool:
+        """Text no pattern or enum constrains: screened for PHI in the wrong column (`phi_in_free_text`)."""
+        return self.dtype is DType.STRING and self.pattern is None and self.enum is None and self.pseudonym is None
 
 
 @dataclass(frozen=True)
@@ -135,15 +164,18 @@ class Entity:
                         privacy=Privacy.PSEUDONYMIZED_KEY,
                     )
                 )
-            elif col.pseudonym is Pseudonym.BIRTH_YEAR:
+            elif col.pseudonym is Pseudonym.AGE:
+                # Age at the row's own reference time, never a birth year: a stored value cannot
+                # "age past 89" as years go by, and no row of a patient reveals a year of birth
+                # that another row of the same patient_key hides behind the 90+ flag (ADR 0001).
                 out.append(
                     Column(
-                        "patient_birth_year",
+                        "patient_age_at_procedure",
                         DType.INT,
-                        "Birth year; NULL when the patient was over 89 at scheduled_start",
+                        "Age in completed years at scheduled_start; NULL when 90 or older",
                         nullable=True,
-                        min=1900,
-                        max=2100,
+                        min=0,
+                        max=AGE_90_PLUS - 1,
                         privacy=Privacy.QUASI_IDENTIFIER,
                     )
                 )
@@ -151,7 +183,7 @@ class Entity:
                     Column(
                         "patient_age_90_plus",
                         DType.BOOL,
-                        "True when the patient was 90 or older (Safe Harbor grouping)",
+                        "True when the patient was 90 or older at scheduled_start (Safe Harbor grouping)",
                         nullable=col.nullable,
                         privacy=Privacy.QUASI_IDENTIFIER,
                     )
@@ -161,7 +193,7 @@ class Entity:
                     Column(
                         col.stored_name or f"{col.name}3",
                         DType.STRING,
-                        f"First three digits of {col.name}",
+                        f"First three digits of {col.name}; {GENERALIZED_ZIP3} for the restricted prefixes",
                         nullable=col.nullable,
                         pattern=r"[0-9]{3}",
                         privacy=Privacy.QUASI_IDENTIFIER,
@@ -203,7 +235,7 @@ SURGICAL_ROBOTS = Entity(
 
 SURGICAL_PROCEDURES = Entity(
     name="surgical_procedures",
-    description="One surgical operation performed with a robot. Carries PHI.",
+    description="One surgical operation performed with a robot. Carries PHI, also once stored.",
     landing=Landing.RDS,
     primary_key="procedure_id",
     foreign_keys=(ForeignKey("robot_id", "surgical_robots", "robot_id", parks=True),),
@@ -225,7 +257,7 @@ SURGICAL_PROCEDURES = Entity(
         ),
         Column(
             "patient_birth_date", DType.DATE, "Patient date of birth",
-            privacy=Privacy.QUASI_IDENTIFIER, pseudonym=Pseudonym.BIRTH_YEAR,
+            privacy=Privacy.QUASI_IDENTIFIER, pseudonym=Pseudonym.AGE,
         ),
         Column(
             "patient_zip", DType.STRING, "Patient 5-digit ZIP code", nullable=True, pattern=r"[0-9]{5}",
@@ -356,6 +388,7 @@ REASONS: dict[str, str] = {
     "bad_character": "text holding U+0000 (NUL), which PostgreSQL, Athena and Redshift cannot store",
     "inconsistent": "a row rule failed, e.g. an end before its start",
     "duplicate_key": "the primary key already appeared earlier in the same object",
+    "phi_in_free_text": "an MRN, SSN or date-of-birth shape in a non-PHI text column (the value is not copied)",
 }
 
 # Whole-object reasons (the object is quarantined as one unit and recorded in the ledger).

@@ -11,8 +11,8 @@ from lake.contract import ENTITIES, Column, DType, Entity, Privacy, Pseudonym
 _PSEUDONYM = {
     Pseudonym.HMAC: "HMAC-SHA256 → `{stored}`",
     Pseudonym.DROP: "dropped",
-    Pseudonym.BIRTH_YEAR: "→ `patient_birth_year` + `patient_age_90_plus`",
-    Pseudonym.ZIP3: "→ `{stored}` (first 3 digits)",
+    Pseudonym.AGE: "→ `patient_age_at_procedure` + `patient_age_90_plus` (no birth year)",
+    Pseudonym.ZIP3: "→ `{stored}` (first 3 digits, `000` for the 17 restricted prefixes)",
 }
 
 

@@ -13,6 +13,7 @@ import psycopg
 
 from local import ledger
 from local.console import Stages
+from local.database import redact
 from local.engine import analytics_connection, database_url
 from local.errors import InputError
 from local.pipeline import RunOutcome, input_files, run_pipeline
@@ -140,7 +141,7 @@ def up_banner(stack: LocalStack) -> str:
     lines = [
         "local stack is up (Ctrl-C to stop; state is kept in the workdir)",
         f"  AWS endpoint   {stack.endpoint}   (region {stack.names.region}, any access key)",
-        f"  PostgreSQL     {stack.db.url}",
+        f"  PostgreSQL     {redact(stack.db.url)}",
         *[f"  bucket {kind:<15}{name}" for kind, name in stack.names.buckets.items()],
         f"  queue / DLQ    {stack.names.queue} / {stack.names.dlq}",
         "upload a file and watch it load:",

@@ -1,14 +1,19 @@
 """The workdir's PostgreSQL: a throwaway cluster in the workdir, or `DATABASE_URL`.
 
-Migrations are applied at every start (a no-op when nothing is pending), so a workdir made
-by an older version picks up new migrations.
+The same roles as in AWS (`lake.db_roles`): at every start the administrator (the cluster's
+superuser, or DATABASE_URL's user, which needs CREATEROLE) creates or updates them with the
+workdir's passwords; migrations then run as `lake_migrator` (a no-op when nothing is pending,
+so a workdir made by an older version picks up new ones), and the ingest connects as
+`lake_ingest` (`ingest_url`).
 """
 
 from __future__ import annotations
 
 import psycopg
 
+from lake.db_roles import INGEST, MIGRATOR
 from lambdas.migrate.migrations import MigrationError, apply_migrations
+from lambdas.migrate.roles import RoleSetupError, bootstrap, role_url
 from local.errors import StackError
 from local.postgres import EphemeralPostgres, PostgresUnavailable, server_url_from_env
 from local.workdir import Workdir
@@ -22,7 +27,8 @@ class LocalDatabase:
     def __init__(self, workdir: Workdir) -> None:
         self.workdir = workdir
         self._pg: EphemeralPostgres | None = None
-        self.url = ""
+        self.url = ""  # the administrator's (local tools: status, reports)
+        self.ingest_url = ""  # lake_ingest's: what the ingest handler gets as DATABASE_URL
 
     def start(self) -> LocalDatabase:
         existing = server_url_from_env()
@@ -33,14 +39,21 @@ class LocalDatabase:
                 self._pg = EphemeralPostgres(self.workdir.postgres_dir)
                 self._pg.start()
                 self.url = self._pg.create_database(DATABASE_NAME)
+            passwords = self.workdir.db_role_passwords()
             with psycopg.connect(self.url) as conn:
+                bootstrap(conn, passwords)
+            with psycopg.connect(role_url(self.url, MIGRATOR, passwords[MIGRATOR.name])) as conn:
                 apply_migrations(conn)
+            self.ingest_url = role_url(self.url, INGEST, passwords[INGEST.name])
         except PostgresUnavailable as exc:
             self.stop()
             raise StackError(str(exc)) from exc
+        except RoleSetupError as exc:
+            self.stop()
+            raise StackError(f"PostgreSQL at {redact(self.url)}: cannot set up the lake's roles: {exc}") from exc
         except (psycopg.OperationalError, MigrationError) as exc:
             self.stop()
-            raise StackError(f"PostgreSQL at {_redact(self.url)}: {exc}") from exc
+            raise StackError(f"PostgreSQL at {redact(self.url)}: {exc}") from exc
         return self
 
     def stop(self) -> None:
@@ -55,7 +68,7 @@ class LocalDatabase:
         self.stop()
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """A URL without its password, for messages."""
     if "@" not in url or "://" not in url:
         return url

@@ -1,10 +1,14 @@
 """A throwaway real PostgreSQL server for local mode and the tests.
 
 `initdb` refuses to run as root, so when we are root the server (only the server) runs as the
-unprivileged `postgres` user (`runuser`); it listens on 127.0.0.1 on a free port with trust
-auth for local connections only. The data directory lives under the caller's workdir, so a
-workdir keeps its database between `lake run`s. Set `DATABASE_URL` to use an existing server
-instead (see `server_url_from_env`).
+unprivileged `postgres` user (`runuser`); it listens on 127.0.0.1 on a free port. Every
+connection, TCP or socket, authenticates with a password (scram-sha-256, never trust): the
+superuser's is generated at initdb and kept owner-only (0600) in `superuser.password` beside
+the data directory (a cluster made by an older version with trust is switched over at start).
+The server logs like RDS's parameter group says (`SERVER_LOG_SETTINGS`): terse errors and no
+failing statement text, so a row's values never reach the log. The data directory lives under
+the caller's workdir, so a workdir keeps its database between `lake run`s. Set `DATABASE_URL`
+to use an existing server instead (see `server_url_from_env`).
 
 Example:
     >>> with EphemeralPostgres(Path("/tmp/pg")) as pg:
@@ -16,14 +20,21 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
+import secrets
 import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 _SERVER_USER = "postgres"
+_PASSWORD_FILE = "superuser.password"
+# The logging the RDS parameter group sets (infra/database.py): a failing statement's text and
+# its DETAIL ("Failing row contains (...)") carry row values, PHI-derived ones included.
+SERVER_LOG_SETTINGS = {"log_error_verbosity": "terse", "log_min_error_statement": "panic"}
 _BIN_HINTS = ("/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin", "/usr/local/bin")
 
 
@@ -80,7 +91,8 @@ class EphemeralPostgres:
         return subprocess.run(cmd, check=False, capture_output=True, text=True)
 
     def _prepare_dirs(self) -> None:
-        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.base_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.base_dir, 0o700)
         if self._as_root:
             pw = pwd.getpwnam(_SERVER_USER)
             os.chown(self.base_dir, pw.pw_uid, pw.pw_gid)
@@ -90,21 +102,75 @@ class EphemeralPostgres:
                 if not mode & 0o001:
                     os.chmod(parent, mode | 0o001)
 
+    @property
+    def password_file(self) -> Path:
+        return self.base_dir / _PASSWORD_FILE
+
+    @property
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+    def _write_owner_only(self, path: Path, text: str, owner: pwd.struct_passwd | None = None) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(path, 0o600)
+        if owner is not None:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+
+    def _initdb(self) -> None:
+        """A new cluster whose superuser has a random password; scram-sha-256 for every connection."""
+        password = secrets.token_urlsafe(32)
+        self._write_owner_only(self.password_file, password)
+        pwfile = self.base_dir / "initdb.pw"  # readable by the server user for initdb only
+        self._write_owner_only(pwfile, password + "\n", pwd.getpwnam(_SERVER_USER) if self._as_root else None)
+        try:
+            res = self._run(
+                str(self._bin / "initdb"), "-D", str(self.data_dir), "-U", "postgres", f"--pwfile={pwfile}",
+                "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if res.returncode != 0:
+            raise PostgresUnavailable(f"initdb failed: {res.stderr.strip()}")
+
+    def _upgrade_trust(self) -> None:
+        """A cluster an older version made with trust auth: set a password, then require it."""
+        import psycopg
+        import psycopg.sql
+
+        if self.password_file.exists():
+            return
+        from lambdas.migrate.roles import scram_verifier
+
+        password = secrets.token_urlsafe(32)
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(psycopg.sql.SQL("ALTER ROLE postgres PASSWORD {}").format(
+                psycopg.sql.Literal(scram_verifier(password))))
+            (hba,) = conn.execute("SELECT current_setting('hba_file')").fetchone() or ("",)
+        self._write_owner_only(self.password_file, password)
+        self._rewrite_hba(Path(hba))
+        self._run(str(self._bin / "pg_ctl"), "-D", str(self.data_dir), "reload")
+
+    def _rewrite_hba(self, hba: Path) -> None:
+        text = re.sub(r"\btrust\b", "scram-sha-256", hba.read_text())
+        tmp = self.base_dir / "pg_hba.conf.new"
+        self._write_owner_only(tmp, text, pwd.getpwnam(_SERVER_USER) if self._as_root else None)
+        self._run("cp", str(tmp), str(hba))
+        tmp.unlink()
+
     def start(self) -> EphemeralPostgres:
         self._prepare_dirs()
         if not (self.data_dir / "PG_VERSION").exists():
-            res = self._run(
-                str(self._bin / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
-            )
-            if res.returncode != 0:
-                raise PostgresUnavailable(f"initdb failed: {res.stderr.strip()}")
+            self._initdb()
         if not self.port:
             self.port = free_port()
         opts = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{self.base_dir}'"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c max_connections=100 -c shared_buffers=128MB -c timezone=UTC"
+            " -c password_encryption=scram-sha-256"
+            + "".join(f" -c {name}={value}" for name, value in SERVER_LOG_SETTINGS.items())
         )
         res = self._run(
             str(self._bin / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
@@ -114,6 +180,7 @@ class EphemeralPostgres:
             tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
             raise PostgresUnavailable(f"pg_ctl start failed: {res.stderr.strip()}\n{tail}")
         self._wait_ready()
+        self._upgrade_trust()
         return self
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
@@ -131,7 +198,8 @@ class EphemeralPostgres:
             self._run(str(self._bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
 
     def url(self, dbname: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+        """The superuser's URL (with its password: keep it out of messages, see `redact`)."""
+        return f"postgresql://postgres:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{dbname}"
 
     def create_database(self, dbname: str) -> str:
         """Create `dbname` if missing; return its URL."""

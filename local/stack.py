@@ -177,7 +177,7 @@ class LocalStack:
             "QUARANTINE_BUCKET": self.names.buckets["quarantine"],
             "GLUE_DATABASE": self.names.glue_database,
             "HMAC_SECRET_ARN": self.hmac_secret_arn,
-            "DATABASE_URL": self.db.url,
+            "DATABASE_URL": self.db.ingest_url,
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",

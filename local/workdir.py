@@ -8,7 +8,14 @@ Layout::
 
     WORKDIR/postgres/        throwaway PostgreSQL cluster (local/postgres.py)
     WORKDIR/s3/<bucket>/...  bucket mirror; the processed mirror is the lake DuckDB/Spark read
-    WORKDIR/state/           hmac.key, queues.json, s3-index.json, stack.json, runs.jsonl
+    WORKDIR/state/           hmac.key, db-roles.json, queues.json, s3-index.json, stack.json, runs.jsonl
+
+Everything in it is owner-only (directories 0700, files 0600): the HMAC key re-identifies every
+patient_key, db-roles.json and stack.json hold database passwords, the bucket mirror and the
+database hold PHI. Opening a workdir sets the process umask to 077 so whatever local mode writes
+(mirror, moto and Spark output, reports) follows. Run as root, the PostgreSQL server runs as
+`postgres`, so the workdir root also gets the traverse-only bit (x) that user needs to reach its
+own 0700 directory; nothing is readable or listable by anyone else.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from lake.db_roles import ROLES
 
 DEFAULT_WORKDIR = Path(".lake")
 
@@ -29,10 +38,15 @@ class Workdir:
 
     @classmethod
     def at(cls, path: str | Path | None) -> Workdir:
+        os.umask(0o077)
         root = Path(path or DEFAULT_WORKDIR).expanduser().resolve()
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "state").mkdir(exist_ok=True)
-        (root / "s3").mkdir(exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for folder in (root, root / "state", root / "s3"):
+            folder.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(folder, 0o700)  # also tightens a workdir an older version created
+        for leftover in (root / "state").iterdir():
+            if leftover.is_file():
+                os.chmod(leftover, 0o600)
         return cls(root)
 
     @property
@@ -73,21 +87,30 @@ class Workdir:
         """
         path = self.state_dir / "hmac.key"
         if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
+            with _owner_only(path, os.O_EXCL) as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip()
+
+    def db_role_passwords(self) -> dict[str, str]:
+        """Passwords of the database roles (`lake.db_roles`), random on first use (owner-only file)."""
+        path = self.state_dir / "db-roles.json"
+        stored: dict[str, str] = self.read_json(path, {})
+        wanted = {role.name: stored.get(role.name) or secrets.token_urlsafe(32) for role in ROLES}
+        if wanted != stored:
+            self.write_json(path, wanted)
+        return wanted
 
     def read_json(self, path: Path, default: Any) -> Any:
         return json.loads(path.read_text()) if path.exists() else default
 
     def write_json(self, path: Path, value: Any) -> None:
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(value, indent=2, sort_keys=True))
+        with _owner_only(tmp, os.O_TRUNC) as fh:
+            fh.write(json.dumps(value, indent=2, sort_keys=True))
         tmp.replace(path)
 
     def append_run(self, record: dict[str, Any]) -> None:
-        with self.runs_file.open("a") as fh:
+        with _owner_only(self.runs_file, os.O_APPEND) as fh:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
 
     def last_runs(self, n: int = 5) -> list[dict[str, Any]]:
@@ -95,3 +118,10 @@ class Workdir:
             return []
         lines = self.runs_file.read_text().splitlines()
         return [json.loads(line) for line in lines[-n:] if line.strip()]
+
+
+def _owner_only(path: Path, flags: int) -> IO[str]:
+    """Open `path` for writing, created 0600 whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w")

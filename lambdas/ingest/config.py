@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from lambdas.ingest.errors import ConfigurationError
+from lambdas.rds_tls import tls_params
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class IngestConfig:
         )
 
     def db_conninfo(self, secret_string: str | None) -> str:
-        """libpq URL: DATABASE_URL as is, else the RDS secret (+ overrides) with TLS required."""
+        """libpq URL: DATABASE_URL as is, else the RDS secret (+ overrides) over TLS verified against
+        the RDS Proxy / RDS roots (`lambdas.rds_tls`). The secret is the ingest role's (lake_ingest)."""
         if self.database_url:
             return self.database_url
         if not secret_string:
@@ -64,5 +66,6 @@ class IngestConfig:
         name = self.db_name or secret.get("dbname") or "postgres"
         if not host:
             raise ConfigurationError("no database host: set DB_HOST or put host in the DB secret")
+        tls = "&".join(f"{k}={quote(v, safe='/')}" for k, v in tls_params().items())
         return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
-                f"{quote(name, safe='')}?sslmode=require&connect_timeout=10")
+                f"{quote(name, safe='')}?{tls}&connect_timeout=10")

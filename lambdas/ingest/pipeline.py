@@ -23,7 +23,7 @@ import psycopg
 import pyarrow as pa
 
 from lake.contract import ENTITIES, Entity, Landing
-from lambdas.ingest import lake_writer, ledger, rds_loader, reader, routing, source
+from lambdas.ingest import lake_writer, ledger, phi_screen, rds_loader, reader, routing, source
 from lambdas.ingest.config import IngestConfig
 from lambdas.ingest.errors import ObjectRejected
 from lambdas.ingest.ledger import Counts
@@ -81,7 +81,7 @@ def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, s
             reasons["malformed_row"] = reasons.get("malformed_row", 0) + len(raw.malformed)
         if raw.table.num_rows == 0:
             continue
-        checked = validate(raw.table, raw.lines, entity, seen)
+        checked = phi_screen.screen(validate(raw.table, raw.lines, entity, seen), entity)
         stored = pseudonymize(checked.table, entity, hmac_key)
         rejected = checked.rejected
         if rejected.any():

@@ -1,20 +1,32 @@
-"""PHI -> pseudonyms, applied to every parsed row before anything is written anywhere.
+"""PHI -> pseudonyms, applied to every parsed row (loaded or quarantined) before it is written.
 
 `patient_id` -> `patient_key` = hex HMAC-SHA256 with a secret key (never a plain hash, which a
-dictionary of MRNs would reverse); `patient_name` dropped; birth date -> birth year, NULL with
-`patient_age_90_plus` = true when the patient was over 89 at the entity's reference time
-(its first required timestamp, `scheduled_start`); ZIP -> its first three digits.
+dictionary of MRNs would reverse); `patient_name` dropped; birth date -> the age in completed
+years at the entity's reference time (its first required timestamp, `scheduled_start`), NULL
+with `patient_age_90_plus` = true from 90 on (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C));
+ZIP -> its first three digits, `000` for the restricted prefixes (`lake.contract.RESTRICTED_ZIP3`,
+164.514(b)(2)(i)(B)). Both rules depend only on the row's own immutable values, so they are the
+same for every row of a patient, at load time and for ever after, in RDS and in quarantine.
+The output is still PHI (a limited data set at best): see `lake.contract.Privacy`.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake.contract import Column, DType, Entity, Pseudonym, arrow_type
+from lake.contract import (
+    AGE_90_PLUS,
+    GENERALIZED_ZIP3,
+    RESTRICTED_ZIP3,
+    Column,
+    DType,
+    Entity,
+    Pseudonym,
+    arrow_type,
+)
 
 
 class _HmacSha256:
@@ -52,14 +64,34 @@ def _reference_time(entity: Entity) -> str:
     return next(c.name for c in entity.columns if c.dtype is DType.TIMESTAMP and not c.nullable)
 
 
-def _age_over_89(birth: pa.Array, at: pa.Array) -> np.ndarray:
+def age_in_years(birth: pa.Array | pa.ChunkedArray, at: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Completed years from `birth` (date32) to `at` (UTC timestamp): int64, NULL where either is.
+
+    Month and day are compared, so a Feb 29 birthday is reached on Mar 1 in common years."""
     years = pc.subtract(pc.year(at), pc.year(birth))
     before_birthday = pc.or_(
         pc.less(pc.month(at), pc.month(birth)),
         pc.and_(pc.equal(pc.month(at), pc.month(birth)), pc.less(pc.day(at), pc.day(birth))),
     )
-    age = pc.subtract(years, pc.cast(before_birthday, pa.int64()))
-    return np.asarray(pc.fill_null(pc.greater(age, 89), False).to_numpy(zero_copy_only=False), dtype=bool)
+    return pc.subtract(years, pc.cast(before_birthday, pa.int64()))
+
+
+def generalized_age(birth: pa.Array | pa.ChunkedArray,
+                    at: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]:
+    """(age 0-89 or NULL, 90+ flag): NULL age with flag true from 90 on; both NULL when unknown."""
+    age = age_in_years(birth, at)
+    old = pc.greater_equal(age, AGE_90_PLUS)
+    return pc.cast(pc.if_else(old, pa.scalar(None, pa.int64()), age), pa.int32()), old
+
+
+def zip3(values: pa.Array | pa.ChunkedArray, pattern: str | None) -> pa.Array | pa.ChunkedArray:
+    """First three digits of valid ZIPs, `000` for the restricted prefixes, NULL for the rest."""
+    ok = pc.fill_null(pc.match_substring_regex(values, f"^(?:{pattern})$"), False) if pattern \
+        else pc.is_valid(values)
+    prefix = pc.utf8_slice_codeunits(values, 0, 3)
+    restricted = pc.is_in(prefix, pa.array(sorted(RESTRICTED_ZIP3)))
+    prefix = pc.if_else(restricted, pa.scalar(GENERALIZED_ZIP3), prefix)
+    return pc.if_else(ok, prefix, pa.scalar(None, pa.string()))
 
 
 def pseudonymize(table: pa.Table, entity: Entity, key: bytes) -> pa.Table:
@@ -73,16 +105,11 @@ def pseudonymize(table: pa.Table, entity: Entity, key: bytes) -> pa.Table:
             out[col.name] = values
         elif col.pseudonym is Pseudonym.HMAC:
             out[col.stored_name or f"{col.name}_key"] = hmac_hex(key, values)
-        elif col.pseudonym is Pseudonym.BIRTH_YEAR:
-            old = _age_over_89(values, table.column(_reference_time(entity)))
-            year = pc.cast(pc.year(values), pa.int32())
-            out["patient_birth_year"] = pc.if_else(pa.array(old), pa.scalar(None, pa.int32()), year)
-            out["patient_age_90_plus"] = pa.array(old)
+        elif col.pseudonym is Pseudonym.AGE:
+            age, old = generalized_age(values, table.column(_reference_time(entity)))
+            out["patient_age_at_procedure"], out["patient_age_90_plus"] = age, old
         elif col.pseudonym is Pseudonym.ZIP3:
-            ok = pc.fill_null(pc.match_substring_regex(values, f"^(?:{col.pattern})$"), False) \
-                if col.pattern else pc.is_valid(values)
-            zip3 = pc.utf8_slice_codeunits(values, 0, 3)
-            out[col.stored_name or f"{col.name}3"] = pc.if_else(ok, zip3, pa.scalar(None, pa.string()))
+            out[col.stored_name or f"{col.name}3"] = zip3(values, col.pattern)
     stored = entity.stored_columns()
     return pa.table({c.name: out[c.name] for c in stored}, schema=stored_schema(stored))
 

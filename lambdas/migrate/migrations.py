@@ -66,6 +66,8 @@ def apply_migrations(conn: psycopg.Connection, sql_dir: Path = DEFAULT_SQL_DIR) 
                         (path.name, digest),
                     )
             except psycopg.Error as exc:
-                raise MigrationError(f"{path.name} failed: {exc}") from exc
+                # The primary message and SQLSTATE only: DETAIL/CONTEXT can quote a failing row's values
+                # (e.g. a new CHECK over existing rows), and this text reaches CloudFormation and the logs.
+                raise MigrationError(f"{path.name} failed: [{exc.sqlstate}] {exc.diag.message_primary}") from None
             applied.append(path.name)
     return applied

@@ -6,15 +6,17 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import psycopg
 import pytest
 
+from lake.db_roles import MIGRATOR, ROLES
 from lambdas.athena_sql.handler import AthenaSqlError, create_views, strip_leading_comments, view_files
 from lambdas.custom_resource import CustomResourceError, poll_until, run_custom_resource
 from lambdas.migrate import handler as migrate_handler
 from lambdas.migrate.migrations import migration_files
+from lambdas.migrate.roles import role_url
 from lambdas.redshift_sql import handler as redshift_handler
 from lambdas.redshift_sql.handler import SqlApplyError, render, rendered_files
 
@@ -80,17 +82,23 @@ def test_success_failure_and_delete_always_answer() -> None:
 
 # --- migrations -------------------------------------------------------------------------------
 
-def _db_props(url: str) -> tuple[dict[str, str], FakeSecrets]:
+def _db_props(url: str, passwords: dict[str, str]) -> tuple[dict[str, Any], FakeSecrets]:
+    """Props as the CDK app sets them: the master secret and one secret per lake role."""
     parts = urlparse(url)
-    secret = {"username": parts.username or "postgres", "password": parts.password or "", "engine": "postgres"}
-    props = {"SecretArn": "arn:secret:rds", "Host": parts.hostname, "Port": str(parts.port or 5432),
-             "Database": parts.path.lstrip("/")}
-    return props, FakeSecrets({"arn:secret:rds": secret})
+    secrets = {"arn:secret:rds": {"username": parts.username or "postgres",
+                                  "password": unquote(parts.password or ""), "engine": "postgres"}}
+    secrets |= {f"arn:secret:{name}": {"username": name, "password": pw} for name, pw in passwords.items()}
+    props = {"SecretArn": "arn:secret:rds", "RoleSecretArns": {name: f"arn:secret:{name}" for name in passwords},
+             "Host": parts.hostname, "Port": str(parts.port or 5432), "Database": parts.path.lstrip("/")}
+    return props, FakeSecrets(secrets)
 
 
-def test_migrate_handler_applies_once_then_nothing(empty_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN an empty database and its credentials in a (fake) Secrets Manager
-    props, secrets = _db_props(empty_db)
+def test_migrate_handler_applies_once_then_nothing(empty_db: str, role_passwords: dict[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an empty database and the master's and the roles' credentials in a (fake) Secrets Manager
+    # (roles are cluster-wide: the session's passwords, so other tests on this server keep working)
+    passwords = role_passwords
+    props, secrets = _db_props(empty_db, passwords)
     monkeypatch.setenv("PGSSLMODE", "disable")  # the throwaway server has no certificate
     monkeypatch.setattr(migrate_handler.boto3, "client", lambda service: secrets)
     sent = Responses()
@@ -104,17 +112,23 @@ def test_migrate_handler_applies_once_then_nothing(empty_db: str, monkeypatch: p
     assert second["Data"] == {"Applied": "none", "Count": "0"}
     with psycopg.connect(empty_db) as conn:
         recorded = [r[0] for r in conn.execute("SELECT name FROM public.schema_migrations ORDER BY name")]
+        owners = {r[0] for r in conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname IN ('public', 'etl')")}
     assert recorded == [p.name for p in migration_files()]
+    # AND the roles log in with their secrets' passwords; the migrator (not the master) owns the schema
+    assert owners == {MIGRATOR.name}
+    for role in ROLES:
+        with psycopg.connect(role_url(empty_db, role, passwords[role.name])) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == (role.name,)
 
 
-def test_migrate_handler_reports_a_failing_migration(empty_db: str, tmp_path: Path,
+def test_migrate_handler_reports_a_failing_migration(empty_db: str, tmp_path: Path, role_passwords: dict[str, str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a migration folder whose second file is broken
     sql_dir = tmp_path / "rds"
     sql_dir.mkdir()
     (sql_dir / "001_ok.sql").write_text("CREATE TABLE ok (id int);")
     (sql_dir / "002_broken.sql").write_text("CREATE TABLE broken (id no_such_type);")
-    props, secrets = _db_props(empty_db)
+    props, secrets = _db_props(empty_db, role_passwords)
     monkeypatch.setenv("PGSSLMODE", "disable")
     sent = Responses()
     # WHEN the resource is created

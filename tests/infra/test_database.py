@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from infra.database import LOG_EXPORTS, POSTGRES_VERSION, migrations_digest
+from lake.db_roles import INGEST, MIGRATOR, READER, ROLES
+from local.postgres import SERVER_LOG_SETTINGS
 
 
 def test_instance_is_encrypted_private_and_versioned(synth) -> None:
@@ -48,14 +52,86 @@ def test_tls_is_forced_and_statements_are_not_logged(synth) -> None:
 def test_credentials_in_secrets_manager_rotate_through_the_vpc_endpoint(synth) -> None:
     secrets = {s["Properties"]["Name"]: s["Properties"] for s in
                synth.resources("AWS::SecretsManager::Secret").values()}
-    db_secret = secrets[synth.config.db_secret_name]
-    assert db_secret["KmsKeyId"]["Fn::GetAtt"][0].startswith("KeysDataKey")
-    schedule = synth.one("AWS::SecretsManager::RotationSchedule")
-    assert schedule["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
-    (app,) = synth.resources("AWS::Serverless::Application").values()
-    endpoint = app["Properties"]["Parameters"]["endpoint"]["Fn::Join"][1]
-    # THEN the rotation function calls Secrets Manager through the interface endpoint
-    assert endpoint[1]["Ref"].startswith("NetworkVpcSecretsManager")
+    # GIVEN the master secret and one secret per lake role (lake/db_roles.py)
+    names = [synth.config.db_secret_name, *(f"{synth.config.prefix}/rds-{r.name}" for r in ROLES)]
+    for name in names:
+        assert secrets[name]["KmsKeyId"]["Fn::GetAtt"][0].startswith("KeysDataKey")
+    for role in ROLES:
+        template = json.loads(secrets[f"{synth.config.prefix}/rds-{role.name}"]["GenerateSecretString"][
+            "SecretStringTemplate"])
+        assert template["username"] == role.name
+    # THEN each rotates monthly, each through its own single-user rotation function
+    schedules = synth.resources("AWS::SecretsManager::RotationSchedule")
+    assert len(schedules) == len(names)
+    assert {s["Properties"]["RotationRules"]["ScheduleExpression"] for s in schedules.values()} == {"rate(30 days)"}
+    apps = synth.resources("AWS::Serverless::Application")
+    assert len(apps) == len(names)
+    for app in apps.values():
+        mapping = synth.raw["Mappings"][app["Properties"]["Location"]["ApplicationId"]["Fn::FindInMap"][0]]
+        assert all("SecretsManagerRDSPostgreSQLRotationSingleUser" in v["applicationId"] for v in mapping.values())
+        endpoint = app["Properties"]["Parameters"]["endpoint"]["Fn::Join"][1]
+        # AND the rotation function calls Secrets Manager through the interface endpoint
+        assert endpoint[1]["Ref"].startswith("NetworkVpcSecretsManager")
+    # AND a role's schedule waits for the migration function that creates the role
+    role_schedules = [s for k, s in schedules.items() if not k.startswith("DatabaseInstance")]
+    assert len(role_schedules) == len(ROLES)
+    assert all(any(d.startswith("DatabaseMigrateApply") for d in s["DependsOn"]) for s in role_schedules)
+    # AND so does the proxy, which logs in as lake_ingest
+    proxy = next(iter(synth.resources("AWS::RDS::DBProxy").values()))
+    assert any(d.startswith("DatabaseMigrateApply") for d in proxy["DependsOn"])
+
+
+def _secret_ref(synth, name: str) -> str:
+    """Logical id of the secret's attachment to the instance: what clients and grants reference."""
+    secret = next(k for k, v in synth.resources("AWS::SecretsManager::Secret").items()
+                  if v["Properties"]["Name"] == name)
+    return next(k for k, v in synth.resources("AWS::SecretsManager::SecretTargetAttachment").items()
+                if v["Properties"]["SecretId"] == {"Ref": secret})
+
+
+def test_each_client_uses_its_own_role_and_only_the_migrations_see_the_master(synth) -> None:
+    prefix = synth.config.prefix
+    master = _secret_ref(synth, synth.config.db_secret_name)
+    ingest, reader = (_secret_ref(synth, f"{prefix}/rds-{r.name}") for r in (INGEST, READER))
+    policies = synth.resources("AWS::IAM::Policy")
+    readers_of = {s: sorted(k for k, v in policies.items() if s in json.dumps(v)) for s in (master, ingest, reader)}
+    # THEN the proxy knows only the ingest role's secret (attached to the instance), SCRAM from clients
+    (auth,) = synth.one("AWS::RDS::DBProxy")["Auth"]
+    assert auth["SecretArn"]["Ref"].startswith("DatabaseIngestSecretAttachment")
+    assert auth["ClientPasswordAuthType"] == "POSTGRES_SCRAM_SHA_256"
+    # AND the ingest function is pointed at that secret
+    env = next(f["Properties"]["Environment"]["Variables"] for f in synth.resources("AWS::Lambda::Function").values()
+               if f["Properties"].get("FunctionName") == f"{prefix}-ingest")
+    assert env["DB_SECRET_ARN"]["Ref"].startswith("DatabaseIngestSecretAttachment")
+    # AND only the migration function may read the master secret (the Spectrum role no longer)
+    assert readers_of[master] and all(k.startswith("DatabaseMigrate") for k in readers_of[master]), readers_of
+    assert [k for k in readers_of[reader] if not k.startswith("DatabaseMigrate")] == [
+        next(k for k in policies if k.startswith("WarehouseSpectrumFederatedRole"))]
+    assert all(k.startswith(("DatabaseMigrate", "IngestFunction", "DatabaseInstanceProxy")) for k in readers_of[ingest])
+    assert synth.one("Custom::RedshiftSql")["Placeholders"]["RDS_SECRET_ARN"]["Ref"].startswith(
+        "DatabaseReaderSecretAttachment")
+    # AND the migrations get the master (to create the roles) and every role's secret
+    migrations = synth.one("Custom::RdsMigrations")
+    assert migrations["SecretArn"]["Ref"].startswith("DatabaseInstanceSecretAttachment")
+    assert {k: v["Ref"].split("SecretAttachment")[0] for k, v in migrations["RoleSecretArns"].items()} == {
+        INGEST.name: "DatabaseIngest", MIGRATOR.name: "DatabaseMigrator", READER.name: "DatabaseReader"}
+
+
+def test_parameter_group_logs_no_row_values_like_local_mode(synth) -> None:
+    params = synth.one("AWS::RDS::DBParameterGroup")["Parameters"]
+    # THEN errors are terse (no "Failing row contains (...)") and failing statements are not logged
+    assert params["log_error_verbosity"] == "terse"
+    assert params["log_min_error_statement"] == "panic"
+    # AND local mode's throwaway server runs with exactly these settings
+    assert {k: params[k] for k in SERVER_LOG_SETTINGS} == SERVER_LOG_SETTINGS
+
+
+def test_pgaudit_in_prod_only_without_bind_parameters(dev, prod) -> None:
+    params = prod.one("AWS::RDS::DBParameterGroup")["Parameters"]
+    assert "pgaudit" in params["shared_preload_libraries"].split(",")
+    assert "pg_stat_statements" in params["shared_preload_libraries"].split(",")
+    assert params["pgaudit.log"] == "ddl,write" and params["pgaudit.log_parameter"] == "0"
+    assert "pgaudit.log" not in dev.one("AWS::RDS::DBParameterGroup")["Parameters"]
 
 
 def test_rds_log_groups_are_precreated_encrypted_with_retention(synth) -> None:

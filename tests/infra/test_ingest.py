@@ -108,9 +108,10 @@ def test_sqs_event_source_reports_partial_failures_with_bounded_window(synth) ->
     assert mapping["MaximumBatchingWindowInSeconds"] == synth.config.ingest_max_batching_window_seconds
 
 
-def test_hmac_secret_uses_the_data_key(synth) -> None:
+def test_hmac_secret_has_its_own_key(synth) -> None:
+    # (tests/infra/test_phi_secret.py: who may use that key, retention, the read alarm)
     synth.template.has_resource_properties("AWS::SecretsManager::Secret", {
         "Name": synth.config.hmac_secret_name,
-        "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("KeysDataKey"), "Arn"]},
+        "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("IngestPhiHmacGuardKey"), "Arn"]},
         "GenerateSecretString": Match.object_like({"PasswordLength": 64}),
     })

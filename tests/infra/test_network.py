@@ -7,7 +7,8 @@ from infra.network import INTERFACE_ENDPOINTS
 # Security group (logical id prefix) -> the only security groups allowed in.
 ALLOWED_SG_INGRESS = {
     "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg",
-                     "DatabaseInstanceRotationSingleUserSecurityGroup"},
+                     "DatabaseInstanceRotationSingleUserSecurityGroup", "DatabaseIngestRotationSecurityGroup",
+                     "DatabaseMigratorRotationSecurityGroup", "DatabaseReaderRotationSecurityGroup"},
     "DatabaseProxySg": {"IngestSg"},
     "CatalogJobSg": {"CatalogJobSg"},
 }

@@ -89,8 +89,9 @@ def test_removal_policy_follows_the_environment(dev, prod) -> None:
 
 def test_kms_keys_rotate(synth) -> None:
     keys = synth.resources("AWS::KMS::Key")
-    assert len(keys) == 2
+    assert len(keys) == 3  # data, ops, and the PHI HMAC secret's own (infra/phi_secret.py)
     assert all(k["Properties"]["EnableKeyRotation"] is True for k in keys.values())
     synth.template.has_resource_properties("AWS::KMS::Alias", {"AliasName": f"alias/{synth.config.prefix}-data"})
     synth.template.has_resource_properties("AWS::KMS::Alias", Match.object_like(
         {"AliasName": f"alias/{synth.config.prefix}-ops"}))
+    synth.template.has_resource_properties("AWS::KMS::Alias", {"AliasName": f"alias/{synth.config.prefix}-phi-hmac"})

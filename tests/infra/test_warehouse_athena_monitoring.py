@@ -97,7 +97,8 @@ def test_alarm_topic_is_encrypted_and_alarms_cover_the_pipeline(synth) -> None:
 
 
 def test_glue_job_failures_reach_the_topic(synth) -> None:
-    rule = synth.one("AWS::Events::Rule")
+    (rule,) = [r["Properties"] for r in synth.resources("AWS::Events::Rule").values()
+               if r["Properties"]["EventPattern"]["source"] == ["aws.glue"]]
     job = synth.one("AWS::Glue::Job")
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.glue"] and pattern["detail-type"] == ["Glue Job State Change"]

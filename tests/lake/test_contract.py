@@ -46,7 +46,8 @@ def test_patterns_compile_and_load_order_puts_parents_first() -> None:
 def test_procedure_stored_columns_replace_phi() -> None:
     stored = ENTITIES["surgical_procedures"].stored_column_names
     assert "patient_key" in stored and "patient_zip3" in stored
-    assert {"patient_birth_year", "patient_age_90_plus"} <= set(stored)
+    assert {"patient_age_at_procedure", "patient_age_90_plus"} <= set(stored)
+    assert "patient_birth_year" not in stored  # a stored birth year ages past 89 (ADR 0001)
     assert not {"patient_id", "patient_name", "patient_birth_date", "patient_zip"} & set(stored)
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lake.contract import ENTITIES, LINEAGE_COLUMNS, POSTGRES_TYPES, Landing
+from lake.contract import ENTITIES, LINEAGE_COLUMNS, POSTGRES_TYPES, RESTRICTED_ZIP3, Landing
 from lambdas.migrate.migrations import MigrationError, apply_migrations, migration_files
 
 RDS_ENTITIES = [e for e in ENTITIES.values() if e.landing is Landing.RDS]
@@ -41,13 +41,14 @@ def test_columns_types_and_nullability_match_contract(migrated_db: str, entity) 
     with psycopg.connect(migrated_db) as conn:
         rows = conn.execute(
             "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+            " WHERE table_schema = 'public' AND table_name = %s ORDER BY column_name",
             (entity.name,),
         ).fetchall()
-    expected = [
+    # By name: ALTER TABLE ... ADD COLUMN appends (050), and every statement names its columns.
+    expected = sorted(
         (c.name, POSTGRES_TYPES[c.dtype], c.nullable)
         for c in (*entity.stored_columns(), *LINEAGE_COLUMNS)
-    ]
+    )
     assert rows == expected
 
 
@@ -129,6 +130,7 @@ def test_enum_check_rejects_value_outside_contract(migrated_db: str) -> None:
 
 
 PATTERN_COLUMNS = [(e.name, c.name, c.pattern) for e in RDS_ENTITIES for c in e.stored_columns() if c.pattern]
+ZIP3_COLUMN = ENTITIES["surgical_procedures"].column("patient_zip").stored_name
 
 
 @st.composite
@@ -166,7 +168,9 @@ def test_pattern_checks_accept_exactly_the_contract_pattern(migrated_db: str, ta
                                  max_size=70)))
         def agrees(value: str) -> None:
             accepted = conn.execute(query, (value,)).fetchone()[0]
-            assert accepted is (re.fullmatch(pattern, value) is not None), value
+            # 050: the stored ZIP3 also refuses the Safe Harbor restricted prefixes (stored as 000)
+            restricted = column == ZIP3_COLUMN and value in RESTRICTED_ZIP3
+            assert accepted is (re.fullmatch(pattern, value) is not None and not restricted), value
 
         agrees()
 
@@ -194,3 +198,19 @@ def test_analytics_indexes_exist_and_serve_the_failure_lookup(migrated_db: str) 
         ("etl", "ingest_ledger_entity_first_seen_idx"),
     } <= names
     assert "robot_maintenance_logs_failures_idx" in plan
+
+
+def test_a_failing_migration_reports_no_row_values(empty_db: str, tmp_path) -> None:
+    # GIVEN a table holding a duplicated key and a migration adding a unique index over it
+    sql_dir = tmp_path / "rds"
+    sql_dir.mkdir()
+    (sql_dir / "001_t.sql").write_text("CREATE TABLE t (k text);"
+                                       " INSERT INTO t VALUES ('pk-31415926'), ('pk-31415926');")
+    (sql_dir / "002_check.sql").write_text("CREATE UNIQUE INDEX t_k ON t (k);")
+    # WHEN it runs THEN the error names the file and the index, never the row (it reaches
+    # CloudFormation's events and the function's log)
+    with psycopg.connect(empty_db) as conn, pytest.raises(MigrationError) as raised:
+        apply_migrations(conn, sql_dir)
+    message = str(raised.value)
+    assert message == '002_check.sql failed: [23505] could not create unique index "t_k"'
+    assert "31415926" not in message and "DETAIL" not in message

@@ -48,7 +48,7 @@ def procedure(pid: int, robot_id: str, facility: str, surgeon: int, patient: str
               start: dt.datetime | None = None) -> dict:
     start = start or sched
     return {"procedure_id": f"PROC-{pid:06d}", "robot_id": robot_id, "facility_id": facility,
-            "surgeon_id": f"SURG-{surgeon:04d}", "patient_key": PAT[patient], "patient_birth_year": 1960,
+            "surgeon_id": f"SURG-{surgeon:04d}", "patient_key": PAT[patient], "patient_age_at_procedure": 64,
             "patient_age_90_plus": False, "patient_zip3": "100", "procedure_type": ptype,
             "procedure_category": category, "complexity": "medium", "is_emergency": emergency,
             "scheduled_start": sched, "actual_start": None if hours is None else start,

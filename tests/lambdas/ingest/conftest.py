@@ -1,5 +1,6 @@
 """A moto AWS (raw bucket notifying a queue, processed/quarantine buckets, Glue db, HMAC secret)
-plus the real PostgreSQL from tests/conftest.py, wired to the ingest handler through its env vars."""
+plus the real PostgreSQL from tests/conftest.py, wired to the ingest handler through its env vars.
+The handler connects as `lake_ingest`, as in AWS; `Lake.query` reads as the administrator."""
 
 from __future__ import annotations
 
@@ -94,11 +95,11 @@ class Lake:
 
 
 @pytest.fixture
-def lake(migrated_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
+def lake(migrated_db: str, ingest_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SECURITY_TOKEN": "testing",
         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "PROCESSED_BUCKET": "processed-bucket",
-        "QUARANTINE_BUCKET": "quarantine-bucket", "GLUE_DATABASE": "surgical_lake", "DATABASE_URL": migrated_db,
+        "QUARANTINE_BUCKET": "quarantine-bucket", "GLUE_DATABASE": "surgical_lake", "DATABASE_URL": ingest_db,
         "POWERTOOLS_SERVICE_NAME": "ingest", "POWERTOOLS_METRICS_NAMESPACE": "SurgicalLake",
     }.items():
         monkeypatch.setenv(name, value)

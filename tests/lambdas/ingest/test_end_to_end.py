@@ -26,8 +26,9 @@ def test_csv_and_ndjson_flow_through_the_handler_into_postgres_and_parquet(lake)
     assert response == {"batchItemFailures": []}
     assert lake.query("SELECT robot_id, src_key FROM surgical_robots ORDER BY 1") == [
         ("ROBOT-0001", "surgical_robots/robots.csv"), ("ROBOT-0002", "surgical_robots/robots.csv")]
-    assert lake.query("SELECT procedure_id, patient_birth_year, patient_zip3 FROM surgical_procedures") == [
-        ("PROC-000001", 1960, "021")]
+    # born 1960-05-17, scheduled 2025-03-03: 64 (birthday not reached yet)
+    assert lake.query("SELECT procedure_id, patient_age_at_procedure, patient_zip3 FROM surgical_procedures") == [
+        ("PROC-000001", 64, "021")]
     files = lake.keys(lake.processed, "procedure_telemetry/")
     assert [f.rsplit("/", 1)[0] for f in files] == [
         "procedure_telemetry/date=2025-03-03/robot_id=ROBOT-0001",

@@ -55,6 +55,7 @@ PRUNE = (
     # Copies of a shared library under its link-time names; the loader opens the SONAME (.so.NNNN).
     "pyarrow/libarrow_python*.so", "pyarrow/libarrow_python*.so.*.*.*",
     "numpy/**/tests", "numpy/_core/include",
+    "bin",  # console scripts pip writes with this machine's interpreter in their shebang
 )
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.egg-info")
 

@@ -14,9 +14,6 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-
-from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, arrow_type, lake_data_columns
-
 from pyspark.sql import SparkSession
 
 from glue_jobs.telemetry_rollup import (
@@ -25,6 +22,7 @@ from glue_jobs.telemetry_rollup import (
     anomaly_dates_for,
     run_rollup,
 )
+from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, arrow_type, lake_data_columns
 
 pytestmark = pytest.mark.slow
 UTC = dt.UTC

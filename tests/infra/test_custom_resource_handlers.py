@@ -19,6 +19,7 @@ from lambdas.migrate.migrations import migration_files
 from lambdas.redshift_sql import handler as redshift_handler
 from lambdas.redshift_sql.handler import SqlApplyError, render, rendered_files
 
+
 class FakeContext:
     """The Lambda context attributes the handlers read."""
 
@@ -106,7 +107,7 @@ def test_success_failure_and_delete_always_answer() -> None:
 
 # --- migrations -------------------------------------------------------------------------------
 
-def _db_props(url: str) -> tuple[dict[str, str], FakeSecrets]:
+def _db_props(url: str) -> tuple[dict[str, str | None], FakeSecrets]:
     parts = urlparse(url)
     secret = {"username": parts.username or "postgres", "password": parts.password or "", "engine": "postgres"}
     props = {"SecretArn": "arn:secret:rds", "Host": parts.hostname, "Port": str(parts.port or 5432),

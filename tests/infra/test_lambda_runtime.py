@@ -25,7 +25,13 @@ from infra.ingest import INGEST_HANDLER
 from lake.catalog import LAKE_GLUE_TABLES
 from local.stack import LocalStack
 from local.workdir import Workdir
-from tests.infra.lambda_runtime import MISSING_PYTHON, RUNTIME_SDK, find_lambda_python, run_in_runtime, runtime_sdk
+from tests.infra.lambda_runtime import (
+    MISSING_PYTHON,
+    RUNTIME_SDK,
+    find_lambda_python,
+    run_in_runtime,
+    runtime_sdk,
+)
 from tests.lambdas.ingest.events import from_sqs_messages
 from tests.lambdas.ingest.samples import (
     MAINT_HEADER,

@@ -24,12 +24,12 @@ accept a few synthetic robots in it).
 
 
 def _run(args: argparse.Namespace) -> int:
-    from verify.run import Timing, verify_with_tiny_set
+    from verify.run import Target, Timing, verify_with_tiny_set
 
     def say(line: str) -> None:
         print(line, flush=True)
 
-    target = None
+    target: Target | None = None
     try:
         if args.stack:
             from verify.aws import AwsTarget, aws_clients

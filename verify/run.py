@@ -44,6 +44,8 @@ class Target(Protocol):
         """Rows of a lake table in the Parquet files whose names start with one of the prefixes."""
         ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Timing:

@@ -118,7 +118,8 @@ class FakeWarehouse:
     """redshift-serverless + redshift-data: records SQL, answers from `answers` (first matching word)."""
 
     def __init__(self, answers: dict[str, list[list[int]]]) -> None:
-        self.answers, self.statements = answers, []  # type: list[dict[str, str]]
+        self.answers = answers
+        self.statements: list[dict[str, str]] = []
 
     def get_workgroup(self, workgroupName: str) -> dict[str, Any]:  # noqa: N803
         return {"workgroup": {"namespaceName": "surgical-lake-dev-ns"}}
@@ -141,7 +142,8 @@ class FakeWarehouse:
 
 class FakeAthena:
     def __init__(self, count: int) -> None:
-        self.count, self.queries = count, []  # type: int, list[dict[str, Any]]
+        self.count = count
+        self.queries: list[dict[str, Any]] = []
 
     def start_query_execution(self, **kwargs: Any) -> dict[str, str]:
         self.queries.append(kwargs)

@@ -32,8 +32,9 @@ from infra.config import REPO_ROOT, MissingPartError
 
 CACHE_DIR = Path(os.environ.get("SURGICAL_LAKE_BUNDLE_CACHE", REPO_ROOT / ".cdk-bundle-cache"))
 CONSTRAINTS = REPO_ROOT / "constraints.txt"
-# The one Lambda runtime: python3.12 on Amazon Linux 2023 (glibc 2.34), x86_64. python3.11 is
-# deprecated by Lambda (AWS Lambda docs, "Building Lambda functions with Python").
+# The one Lambda runtime: python3.12 on Amazon Linux 2023 (glibc 2.34), x86_64; deprecation
+# scheduled for Oct 31, 2028, python3.11's years earlier (AWS Lambda docs, "Building Lambda
+# functions with Python"). The tests run the bundles under CPython 3.12 too.
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
 LAMBDA_PYTHON_VERSION = "3.12"
 PIP_PLATFORM_ARGS = (
@@ -45,9 +46,9 @@ PIP_PLATFORM_ARGS = (
     "--only-binary=:all:",
 )
 # Build-time files in the wheels (headers, Cython sources, their own test suites) and the Arrow
-# Flight RPC libraries nothing here imports: 46 MB of the ingest bundle's 262 MB (measured in the
-# ADR). Everything the code imports stays; tests/infra/test_lambda_runtime.py runs the handler on
-# the pruned bundle.
+# Flight RPC libraries nothing here imports: 53 MB of the ingest's 263 MB of wheels, which would
+# not fit Lambda's 262,144,000 bytes otherwise (measured in ADR 0006). Everything the code imports
+# stays; tests/infra/test_lambda_runtime.py runs the handler on the pruned bundle.
 PRUNE = (
     "pyarrow/include", "pyarrow/includes", "pyarrow/src", "pyarrow/tests", "pyarrow/**/*.pyx",
     "pyarrow/**/*.pxd", "pyarrow/**/*.pxi", "pyarrow/_pyarrow_cpp_tests*", "pyarrow/_flight*.so",

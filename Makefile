@@ -4,31 +4,41 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench synth clean
+.PHONY: demo test test-tools lint bench synth clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# constraints.txt pins what the venv shares with the deployed Lambda bundles and Glue job.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/lake demo
 
-# The report-rendering test needs a headless browser: Debian's chromium, installed when missing.
-test: $(STAMP)
+# Everything CI checks: lint, types, then the tests. Tests never skip for a missing tool: the
+# report test needs a headless browser (Debian's chromium, installed here when missing), the
+# Lambda bundle tests CPython 3.12 (the Lambda runtime's Python).
+test: $(STAMP) test-tools
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-tools: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else \
-	    echo "chromium not found and not root: the report rendering test will be skipped;" \
-	         "install it with: sudo apt-get install -y chromium"; \
+	    echo "chromium not found: install it (sudo apt-get install -y chromium), the report test needs it"; \
+	    exit 1; \
 	  fi; }
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	@$(BIN)/python -c "from tests.infra.lambda_runtime import find_lambda_python, MISSING_PYTHON; \
+	  import sys; p = find_lambda_python(); print('Lambda runtime Python:', p) if p else sys.exit(MISSING_PYTHON)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment
 
-from infra.catalog import ROLLUP_SCRIPT
 from infra.config import CONTEXT_KEY, load_config, read_context
 from infra.nag import acknowledge, attach_packs
 from infra.stack import LakeStack
@@ -27,7 +25,6 @@ def build_app(
     env_name: str | None = None,
     outdir: str | None = None,
     environ: Mapping[str, str] | None = None,
-    rollup_script: Path = ROLLUP_SCRIPT,
 ) -> tuple[App, LakeStack]:
     """Build (not synthesize) the app; tests call this with an explicit env and outdir."""
     environ = os.environ if environ is None else environ
@@ -41,7 +38,7 @@ def build_app(
     config = load_config(env_name, context)
     account, region = environ.get("CDK_DEFAULT_ACCOUNT"), environ.get("CDK_DEFAULT_REGION")
     env = Environment(account=account, region=region) if account and region else None
-    stack = LakeStack(app, config.prefix, config=config, env=env, rollup_script=rollup_script,
+    stack = LakeStack(app, config.prefix, config=config, env=env,
                       description=f"surgical-lake data lake ({config.env_name})")
     attach_packs(app)
     acknowledge(stack, config)

@@ -48,6 +48,7 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from lake import catalog
 from lake.contract import LAKE_TABLES, DType
 
 TELEMETRY_DIR = "procedure_telemetry"
@@ -319,29 +320,19 @@ def _schema_ddl(table: str) -> str:
 
 # --- Glue entry point -------------------------------------------------------------------------
 
-def register_partitions(database: str, bucket: str, result: RollupResult) -> None:
-    """Add the rewritten date partitions to the Glue tables (already-registered ones are kept).
+def register_partitions(glue: object, database: str, bucket: str, result: RollupResult) -> None:
+    """Add the rewritten date partitions to the Glue tables (`lake.catalog`'s one error policy:
+    already registered is fine, any other error fails the run).
 
     A date whose rows all disappeared stays registered over an empty prefix: harmless to
     Athena and Spectrum, and it is reused if data comes back.
     """
-    import boto3
-
-    glue = boto3.client("glue")
     for table, dates in ((HOURLY_DIR, result.hourly_dates), (ANOMALIES_DIR, result.anomaly_dates)):
-        if not dates:
-            continue
-        descriptor = glue.get_table(DatabaseName=database, Name=table)["Table"]["StorageDescriptor"]
-        inputs = [
-            {"Values": [d], "StorageDescriptor": {**descriptor, "Location": f"s3://{bucket}/{table}/date={d}/"}}
-            for d in dates
-        ]
-        for start in range(0, len(inputs), 100):
-            glue.batch_create_partition(DatabaseName=database, TableName=table,
-                                        PartitionInputList=inputs[start:start + 100])
+        catalog.register_partitions(glue, database, bucket, table, [(d,) for d in dates])
 
 
 def main() -> None:
+    import boto3
     from awsglue.context import GlueContext  # only inside Glue
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
@@ -352,7 +343,7 @@ def main() -> None:
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
     result = run_rollup(glue_context.spark_session, f"s3://{args['PROCESSED_BUCKET']}")
-    register_partitions(args["GLUE_DATABASE"], args["PROCESSED_BUCKET"], result)
+    register_partitions(boto3.client("glue"), args["GLUE_DATABASE"], args["PROCESSED_BUCKET"], result)
     print(f"rollup: {len(result.hourly_dates)} hourly and {len(result.anomaly_dates)} anomaly partitions")
     job.commit()
 

@@ -22,12 +22,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
 from infra.bundling import lambda_code
-from infra.config import REPO_ROOT, LakeConfig
+from infra.config import REPO_ROOT, LakeConfig, MissingPartError
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
 from infra.log_groups import LogGroupFactory
 from lambdas.athena_sql.handler import view_files
 
 SQL_DIR = REPO_ROOT / "sql" / "athena"
+REQUIREMENTS = REPO_ROOT / "lambdas" / "athena_sql" / "requirements.txt"
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,11 @@ class AthenaProps:
 
 
 def named_query_files(sql_dir: Path) -> list[Path]:
-    return sorted(sql_dir.glob("*.sql")) if sql_dir.is_dir() else []
+    """The Athena SQL files in name order; MissingPartError when there are none."""
+    files = sorted(sql_dir.glob("*.sql"))
+    if not files:
+        raise MissingPartError(f"no Athena SQL files in {sql_dir}")
+    return files
 
 
 def query_description(sql: str, fallback: str) -> str:
@@ -97,7 +102,9 @@ class LakeAthena(Construct):
             query.add_resource_dependency(self.workgroup)
             self.named_queries[path.stem] = query
         self.views = view_files(props.sql_dir)
-        self.view_function = self._create_views(props) if self.views else None
+        if not self.views:
+            raise MissingPartError(f"no view (CREATE OR REPLACE VIEW) among the files of {props.sql_dir}")
+        self.view_function = self._create_views(props)
 
     def _create_views(self, props: AthenaProps) -> DeployTimeFunction:
         cfg = props.config
@@ -107,7 +114,7 @@ class LakeAthena(Construct):
             DeployTimeFunctionProps(
                 function_name=f"{cfg.prefix}-athena-views",
                 handler="lambdas.athena_sql.handler.handler",
-                code=lambda_code(None, ("sql/athena",)),
+                code=lambda_code(REQUIREMENTS, ("sql/athena",)),
                 description="Creates the sql/athena views in the Athena workgroup at deploy time",
                 vpc=props.vpc,
                 subnets=props.subnets,

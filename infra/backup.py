@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
@@ -18,6 +18,7 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from infra.config import LakeConfig
+from infra.removal import data_removal_policy
 
 MIN_RETENTION_DAYS = 7
 
@@ -38,7 +39,7 @@ class LakeBackup(Construct):
             "Vault",
             backup_vault_name=f"{cfg.prefix}-vault",
             encryption_key=props.data_key,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=data_removal_policy(cfg),
         )
         self.plan = backup.BackupPlan(self, "Plan", backup_plan_name=f"{cfg.prefix}-daily", backup_vault=self.vault)
         self.plan.add_rule(

@@ -21,8 +21,8 @@ from aws_cdk import aws_s3_assets as assets
 from constructs import Construct
 
 from infra.bundling import bundled_asset_options
-from infra.config import REPO_ROOT, LakeConfig
-from lake.catalog import LAKE_GLUE_TABLES, PARQUET_FORMAT
+from infra.config import REPO_ROOT, LakeConfig, MissingPartError
+from lake.catalog import LAKE_GLUE_TABLES
 
 ROLLUP_SCRIPT = REPO_ROOT / "glue_jobs" / "telemetry_rollup.py"
 GLUE_VERSION = "5.0"
@@ -49,7 +49,7 @@ class CatalogProps:
 
 
 class LakeCatalog(Construct):
-    """Glue database + tables, and (when its script exists) the rollup job and its schedule."""
+    """Glue database + tables, and the rollup job with its schedule."""
 
     def __init__(self, scope: Construct, construct_id: str, props: CatalogProps) -> None:
         super().__init__(scope, construct_id)
@@ -71,30 +71,17 @@ class LakeCatalog(Construct):
                 f"Table{spec.name.title().replace('_', '')}",
                 catalog_id=Aws.ACCOUNT_ID,
                 database_name=self.database_name,
-                table_input=glue.CfnTable.TableInputProperty(
-                    name=spec.name,
-                    description=spec.description,
-                    table_type="EXTERNAL_TABLE",
-                    parameters={"classification": "parquet", "EXTERNAL": "TRUE"},
-                    partition_keys=[
-                        glue.CfnTable.ColumnProperty(name=k, type="string") for k in spec.partition_keys
-                    ],
-                    storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                        location=f"s3://{props.processed_bucket.bucket_name}/{spec.name}/",
-                        input_format=PARQUET_FORMAT["InputFormat"],
-                        output_format=PARQUET_FORMAT["OutputFormat"],
-                        serde_info=glue.CfnTable.SerdeInfoProperty(
-                            serialization_library=PARQUET_FORMAT["SerdeInfo"]["SerializationLibrary"]
-                        ),
-                        columns=[glue.CfnTable.ColumnProperty(**c) for c in spec.columns],
-                    ),
-                ),
+                table_input=glue.CfnTable.TableInputProperty(name=spec.name),
             )
+            # The Glue API's TableInput, which CloudFormation takes as is: the one definition that
+            # local mode and the tests create through the API too (lake.catalog.create_tables).
+            table.add_property_override("TableInput", spec.table_input(props.processed_bucket.bucket_name))
             table.add_resource_dependency(self.database)
             self.tables[spec.name] = table
-        self.job: glue.CfnJob | None = None
-        if props.rollup_script.exists():
-            self.job = self._rollup_job(props)
+        if not props.rollup_script.is_file():
+            raise MissingPartError(f"the Glue rollup script {props.rollup_script} does not exist")
+        self.job_name = rollup_job_name(cfg)
+        self.job = self._rollup_job(props)
 
     def catalog_arns(self, *table_names: str) -> list[str]:
         """Catalog, database and table ARNs: what Glue data-plane IAM actions are scoped to."""
@@ -184,9 +171,10 @@ class LakeCatalog(Construct):
             security_configuration=security.name,
             connections=glue.CfnJob.ConnectionsListProperty(connections=[connection_name]),
             default_arguments={
-                "--job-bookmark-option": "job-bookmark-enable",
-                "--enable-metrics": "true",
-                "--enable-continuous-cloudwatch-log": "true",
+                # No --enable-metrics: the isolated subnets have no CloudWatch monitoring endpoint
+                # to publish through. No --enable-continuous-cloudwatch-log: Glue 5.0 streams
+                # logs in real time and ignores it. No job bookmarks: the job reads with plain
+                # Spark (no DynamicFrame sources) and keeps its own input fingerprints (ADR 0006).
                 "--extra-py-files": lake_lib.s3_object_url,
                 "--PROCESSED_BUCKET": props.processed_bucket.bucket_name,
                 "--GLUE_DATABASE": self.database_name,
@@ -195,7 +183,6 @@ class LakeCatalog(Construct):
         )
         job.add_resource_dependency(security)
         job.add_resource_dependency(connection)
-        self.job_name = job_name
         glue.CfnTrigger(
             self,
             "Schedule",
@@ -238,14 +225,6 @@ class LakeCatalog(Construct):
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                          "logs:AssociateKmsKey"],
                 resources=[f"{base}:logs:{region_account}:log-group:/aws-glue/*"],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="GlueJobMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
             )
         )
         self.role.add_to_policy(

@@ -43,11 +43,17 @@ class ConfigError(ValueError):
     """The cdk.json context is missing or invalid for the requested environment."""
 
 
+class MissingPartError(RuntimeError):
+    """A part the stack deploys (a script, a SQL folder, a requirements file) is missing.
+
+    Every part exists: a missing one fails the synth instead of deploying a stack without it.
+    """
+
+
 @dataclass(frozen=True)
 class LakeConfig:
     env_name: str
     project: str
-    glue_database: str
     ingest_max_receive_count: int
     ingest_lambda_timeout_seconds: int
     ingest_lambda_memory_mb: int
@@ -56,7 +62,6 @@ class LakeConfig:
     ingest_max_batching_window_seconds: int
     ingest_reserved_concurrency: int
     rollup_schedule: str
-    aws_sdk_pandas_layer_version: Mapping[str, int]
     rds_instance_type: str
     rds_multi_az: bool
     rds_deletion_protection: bool
@@ -72,6 +77,14 @@ class LakeConfig:
     @property
     def prefix(self) -> str:
         return f"{self.project}-{self.env_name}"
+
+    @property
+    def glue_database(self) -> str:
+        """Per environment, like every other name, so dev and prod can share an account and region.
+
+        Glue database names are lower case letters, digits and underscores (no hyphens).
+        """
+        return self.prefix.replace("-", "_")
 
     @property
     def ingest_queue_visibility_timeout_seconds(self) -> int:
@@ -99,17 +112,6 @@ class LakeConfig:
         if kind not in BUCKET_KINDS:
             raise ConfigError(f"unknown bucket kind {kind!r}; expected one of {BUCKET_KINDS}")
         return f"{self.prefix}-{kind}-{account}-{region}"
-
-    def aws_sdk_pandas_layer_arn(self, region: str) -> str:
-        """ARN of the AWS-managed AWSSDKPandas layer (pyarrow, pandas, numpy) for Python 3.12."""
-        try:
-            version = self.aws_sdk_pandas_layer_version[region]
-        except KeyError as exc:
-            raise ConfigError(
-                f"no AWSSDKPandas layer version configured for {region}; add it to cdk.json "
-                f"context {CONTEXT_KEY}.aws_sdk_pandas_layer_version"
-            ) from exc
-        return f"arn:aws:lambda:{region}:336392948345:layer:AWSSDKPandas-Python312:{version}"
 
 
 def read_context(cdk_json: Path = CDK_JSON) -> dict[str, Any]:

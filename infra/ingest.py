@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CfnMapping, Duration, RemovalPolicy, Size, Stack, Token
+from aws_cdk import Aws, Duration, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,7 +23,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.bundling import lambda_code
+from infra.bundling import LAMBDA_RUNTIME, lambda_code
 from infra.config import REPO_ROOT, LakeConfig
 from infra.phi_secret import PhiSecretGuard
 
@@ -43,19 +43,6 @@ class IngestProps:
     subnets: ec2.SubnetSelection
     log_group: logs.ILogGroup
     glue_table_arns: list[str]
-
-
-def aws_sdk_pandas_layer_arn(scope: Construct, config: LakeConfig) -> str:
-    """The AWSSDKPandas layer ARN: literal for a pinned region, a CfnMapping when env-agnostic."""
-    region = Stack.of(scope).region
-    if not Token.is_unresolved(region):
-        return config.aws_sdk_pandas_layer_arn(region)
-    mapping = CfnMapping(
-        scope,
-        "AwsSdkPandasLayer",
-        mapping={r: {"arn": config.aws_sdk_pandas_layer_arn(r)} for r in config.aws_sdk_pandas_layer_version},
-    )
-    return mapping.find_in_map(Aws.REGION, "arn")
 
 
 class LakeIngest(Construct):
@@ -113,15 +100,11 @@ class LakeIngest(Construct):
             "Function",
             function_name=f"{cfg.prefix}-ingest",
             description="Validates, pseudonymizes and routes one raw object per SQS record",
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=INGEST_HANDLER,
+            # Every dependency in the bundle, pinned by constraints.txt: no layer (ADR 0006).
             code=lambda_code(INGEST_REQUIREMENTS, ()),
-            layers=[
-                lambda_.LayerVersion.from_layer_version_arn(
-                    self, "AwsSdkPandas", aws_sdk_pandas_layer_arn(self, cfg)
-                )
-            ],
             timeout=Duration.seconds(cfg.ingest_lambda_timeout_seconds),
             memory_size=cfg.ingest_lambda_memory_mb,
             ephemeral_storage_size=Size.mebibytes(cfg.ingest_lambda_ephemeral_mb),

@@ -5,21 +5,28 @@ in the ingest queue (ingest is falling behind), objects the ingest could not pro
 Powertools metric: with partial batch responses a failed object is not a Lambda error),
 Lambda errors and throttles, and Glue job runs that end FAILED/TIMEOUT/ERROR (an EventBridge
 rule straight to the topic). The dashboard adds rows loaded/parked/rejected per entity.
+
+A topic policy replaces SNS's default one, so the topic allows exactly its publishers: CloudWatch
+for this stack's alarms and EventBridge for the Glue rule, each bound to its source ARNs (the
+confused-deputy guard of the SNS docs, "Amazon SNS access control: cross-service confused
+deputy prevention").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from infra.config import LakeConfig
@@ -44,7 +51,19 @@ class MonitoringProps:
     queue: sqs.IQueue
     dlq: sqs.IQueue
     functions: dict[str, lambda_.IFunction]
-    glue_job_name: str | None
+    glue_job_name: str
+
+
+@jsii.implements(events.IRuleTarget)
+class _TopicTarget:
+    """An SNS target without `targets.SnsTopic`'s unconditioned `events.amazonaws.com` grant:
+    the topic policy grants the rule itself (see `LakeMonitoring._allow_publishers`)."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self.topic = topic
+
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002 (jsii)
+        return events.RuleTargetConfig(arn=self.topic.topic_arn)
 
 
 class LakeMonitoring(Construct):
@@ -103,24 +122,39 @@ class LakeMonitoring(Construct):
             alarm(f"{name}-throttles", throttles, 1, f"{name} Lambda was throttled")
             widgets.append(cw.GraphWidget(title=f"{name} Lambda", left=[errors, throttles],
                                           right=[fn.metric_duration(statistic="p95")], width=12))
-        if props.glue_job_name:
-            rule = events.Rule(
-                self,
-                "GlueJobFailed",
-                description="Glue rollup job ended in FAILED, TIMEOUT or ERROR",
-                event_pattern=events.EventPattern(
-                    source=["aws.glue"],
-                    detail_type=["Glue Job State Change"],
-                    detail={"jobName": [props.glue_job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]},
-                ),
-            )
-            rule.add_target(targets.SnsTopic(self.topic))
-            glue_failures = cw.Metric(
-                namespace="AWS/Events", metric_name="TriggeredRules",
-                dimensions_map={"RuleName": rule.rule_name}, period=Duration.hours(1), statistic="Sum",
-            )
-            widgets.append(cw.GraphWidget(title="Glue job failures", left=[glue_failures], width=12))
+        self.glue_rule = events.Rule(
+            self,
+            "GlueJobFailed",
+            description="Glue rollup job ended in FAILED, TIMEOUT or ERROR",
+            event_pattern=events.EventPattern(
+                source=["aws.glue"],
+                detail_type=["Glue Job State Change"],
+                detail={"jobName": [props.glue_job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]},
+            ),
+        )
+        self.glue_rule.add_target(_TopicTarget(self.topic))
+        glue_failures = cw.Metric(
+            namespace="AWS/Events", metric_name="TriggeredRules",
+            dimensions_map={"RuleName": self.glue_rule.rule_name}, period=Duration.hours(1), statistic="Sum",
+        )
+        widgets.append(cw.GraphWidget(title="Glue job failures", left=[glue_failures], width=12))
+        self._allow_publishers()
         widgets.append(cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12))
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{cfg.prefix}-lake")
         for i in range(0, len(widgets), 2):
             self.dashboard.add_widgets(*widgets[i:i + 2])
+
+    def _allow_publishers(self) -> None:
+        """CloudWatch may publish for this stack's alarms only, EventBridge for the Glue rule only."""
+        for sid, service, sources in (
+            ("CloudWatchAlarmsOfThisStack", "cloudwatch.amazonaws.com", [a.alarm_arn for a in self.alarms]),
+            ("EventBridgeGlueFailureRule", "events.amazonaws.com", [self.glue_rule.rule_arn]),
+        ):
+            self.topic.add_to_resource_policy(iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(service)],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": sources},
+                            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from constructs import Construct
 
 from infra.athena import AthenaProps, LakeAthena
 from infra.backup import BackupProps, LakeBackup
-from infra.catalog import ROLLUP_SCRIPT, CatalogProps, LakeCatalog
+from infra.catalog import CatalogProps, LakeCatalog
 from infra.config import LakeConfig
 from infra.database import DB_NAME, DatabaseProps, LakeDatabase
 from infra.ingest import IngestProps, LakeIngest
@@ -18,6 +17,7 @@ from infra.keys import KeysProps, LakeKeys
 from infra.log_groups import LogGroupFactory, retention_days
 from infra.monitoring import LakeMonitoring, MonitoringProps
 from infra.network import LakeNetwork, NetworkProps
+from infra.removal import data_removal_policy
 from infra.storage import LakeStorage, StorageProps
 from infra.warehouse import LakeWarehouse, WarehouseProps
 from lake.db_roles import INGEST, READER
@@ -26,14 +26,11 @@ from lake.db_roles import INGEST, READER
 class LakeStack(Stack):
     """Network, keys, storage, catalog + Glue, ingest, database, warehouse, Athena, monitoring."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: LakeConfig,
-        rollup_script: Path = ROLLUP_SCRIPT, **kwargs: Any,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: LakeConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         cfg = config
         self.config = cfg
-        removal = RemovalPolicy.RETAIN if cfg.retain_data else RemovalPolicy.DESTROY
+        removal = data_removal_policy(cfg)
         self.keys = LakeKeys(self, "Keys", KeysProps(prefix=cfg.prefix, removal_policy=removal))
         log_groups = LogGroupFactory(self.keys.ops_key, retention_days(cfg.log_retention_days), removal)
 
@@ -56,8 +53,7 @@ class LakeStack(Stack):
         self.catalog = LakeCatalog(
             self, "Catalog",
             CatalogProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
-                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets,
-                         rollup_script=rollup_script),
+                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets),
         )
         self.ingest = LakeIngest(
             self,
@@ -131,9 +127,9 @@ class LakeStack(Stack):
                     "ingest": self.ingest.function,
                     "rds-migrate": self.database.migrations.function,
                     "redshift-sql": self.warehouse.sql.function,
-                    **({"athena-views": self.athena.view_function.function} if self.athena.view_function else {}),
+                    "athena-views": self.athena.view_function.function,
                 },
-                glue_job_name=self.catalog.job_name if self.catalog.job else None,
+                glue_job_name=self.catalog.job_name,
             ),
         )
         self.ingest.hmac_guard.alarm_on_reads(cfg.hmac_secret_name, self.monitoring.topic)

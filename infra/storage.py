@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import BUCKET_KINDS, LakeConfig
+from infra.removal import data_removal_policy
 
 ACCESS_LOG_GLACIER_DAYS = 90
 
@@ -43,7 +44,7 @@ class LakeStorage(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: StorageProps) -> None:
         super().__init__(scope, construct_id)
         cfg = props.config
-        self._removal = RemovalPolicy.RETAIN if cfg.retain_data else RemovalPolicy.DESTROY
+        self._removal = data_removal_policy(cfg)
         self._auto_delete = not cfg.retain_data
         self._names = {k: cfg.bucket_name(k, props.account, props.region) for k in BUCKET_KINDS}
         noncurrent_days = 90 if cfg.retain_data else 30

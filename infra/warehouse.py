@@ -23,11 +23,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IDependable
 
 from infra.bundling import lambda_code
-from infra.config import REPO_ROOT, LakeConfig
+from infra.config import REPO_ROOT, LakeConfig, MissingPartError
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
 from infra.log_groups import LogGroupFactory
 
 SQL_DIR = REPO_ROOT / "sql" / "redshift"
+REQUIREMENTS = REPO_ROOT / "lambdas" / "redshift_sql" / "requirements.txt"
 ADMIN_USERNAME = "lake_admin"
 WAREHOUSE_DB = "analytics"
 LOG_EXPORTS = ("userlog", "connectionlog", "useractivitylog")
@@ -53,8 +54,11 @@ class WarehouseProps:
 
 
 def sql_files(sql_dir: Path) -> list[Path]:
-    """The view files in name order (an absent or empty folder is simply nothing to apply)."""
-    return sorted(sql_dir.glob("*.sql")) if sql_dir.is_dir() else []
+    """The view files in name order; MissingPartError when there are none."""
+    files = sorted(sql_dir.glob("*.sql"))
+    if not files:
+        raise MissingPartError(f"no Redshift SQL files in {sql_dir}")
+    return files
 
 
 def sql_digest(files: list[Path]) -> str:
@@ -141,7 +145,7 @@ class LakeWarehouse(Construct):
             DeployTimeFunctionProps(
                 function_name=f"{cfg.prefix}-redshift-sql",
                 handler="lambdas.redshift_sql.handler.handler",
-                code=lambda_code(None, ("sql/redshift",) if props.sql_dir.is_dir() else ()),
+                code=lambda_code(REQUIREMENTS, ("sql/redshift",)),
                 description="Applies sql/redshift/*.sql through the Redshift Data API at deploy time",
                 vpc=props.vpc,
                 subnets=props.function_subnets,

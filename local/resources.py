@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config import BUCKET_KINDS, LakeConfig
+from lake import catalog
 from lake.catalog import LAKE_GLUE_TABLES
 from lake.contract import ENTITIES, PROCEDURE_TELEMETRY
 
@@ -94,38 +95,14 @@ def create_hmac_secret(secrets: Any, names: LocalNames, key: str) -> str:
 
 
 def create_glue_catalog(glue: Any, names: LocalNames) -> None:
+    """The Glue database and the lake tables, as the CDK app declares them."""
     glue.create_database(DatabaseInput={"Name": names.glue_database})
-    for spec in LAKE_GLUE_TABLES.values():
-        glue.create_table(
-            DatabaseName=names.glue_database, TableInput=spec.table_input(names.buckets["processed"])
-        )
+    catalog.create_tables(glue, names.glue_database, names.buckets["processed"])
 
 
 def register_partitions(glue: Any, names: LocalNames, table: str, partitions: list[tuple[str, ...]]) -> int:
     """Add hive partitions (values in partition-key order) that the catalog lacks; returns how many."""
-    if not partitions:
-        return 0
-    spec = LAKE_GLUE_TABLES[table]
-    processed = names.buckets["processed"]
-    added = 0
-    for start in range(0, len(partitions), 100):  # BatchCreatePartition takes at most 100
-        chunk = partitions[start : start + 100]
-        inputs = [
-            {
-                "Values": list(values),
-                "StorageDescriptor": spec.storage_descriptor(
-                    f"s3://{processed}/{table}/"
-                    + "/".join(f"{k}={v}" for k, v in zip(spec.partition_keys, values, strict=True))
-                    + "/"
-                ),
-            }
-            for values in chunk
-        ]
-        resp = glue.batch_create_partition(
-            DatabaseName=names.glue_database, TableName=table, PartitionInputList=inputs
-        )
-        added += len(chunk) - len(resp.get("Errors", []))  # errors: mostly AlreadyExists
-    return added
+    return catalog.register_partitions(glue, names.glue_database, names.buckets["processed"], table, partitions)
 
 
 def partitions_in_keys(table: str, keys: list[str]) -> list[tuple[str, ...]]:

@@ -3,11 +3,13 @@
 Named queries only save SQL; a view must be created once before the queries that read it
 work. This function runs every file that creates a view (`CREATE OR REPLACE VIEW name`), in
 name order, through the encrypted, enforced workgroup; the other files stay named queries.
-Re-running is safe: `CREATE OR REPLACE` is idempotent.
+Re-running is safe: `CREATE OR REPLACE` is idempotent. Queries wait until the invocation's
+deadline, so the function answers CloudFormation before its own timeout.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +18,14 @@ from typing import Any
 
 import boto3
 
-from lambdas.custom_resource import CustomResourceError, Sender, poll_until, put_response, run_custom_resource
+from lambdas.custom_resource import (
+    CustomResourceError,
+    Deadline,
+    Sender,
+    poll_until,
+    put_response,
+    run_custom_resource,
+)
 
 PHYSICAL_ID = "athena-views"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "athena"
@@ -43,8 +52,6 @@ def view_name(sql: str) -> str | None:
 
 def view_files(sql_dir: Path) -> list[tuple[str, str, str]]:
     """(file name, view name, statement) for the view files, in name order."""
-    if not sql_dir.is_dir():
-        return []
     out = []
     for path in sorted(sql_dir.glob("*.sql")):
         sql = path.read_text()
@@ -54,7 +61,7 @@ def view_files(sql_dir: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def run_query(client: Any, sql: str, *, workgroup: str, database: str, name: str, timeout_s: float = 300.0,
+def run_query(client: Any, sql: str, *, workgroup: str, database: str, name: str, deadline: Deadline,
               poll_s: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> None:
     query_id = client.start_query_execution(
         QueryString=sql, WorkGroup=workgroup,
@@ -62,23 +69,26 @@ def run_query(client: Any, sql: str, *, workgroup: str, database: str, name: str
     )["QueryExecutionId"]
     status = poll_until(
         lambda: client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"],
-        lambda s: s["State"], DONE_STATES, what=name, timeout_s=timeout_s, poll_s=poll_s, sleep=sleep,
+        lambda s: s["State"], DONE_STATES, what=name, deadline=deadline, poll_s=poll_s, sleep=sleep,
     )
     if status["State"] != "SUCCEEDED":
         raise AthenaSqlError(f"{name}: {status['State']}: {status.get('StateChangeReason', 'no reason given')}")
 
 
 def create_views(props: Mapping[str, Any], client: Any | None = None, sql_dir: Path = SQL_DIR,
-                 sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
+                 sleep: Callable[[float], None] = time.sleep, *, deadline: Deadline) -> dict[str, str]:
+    """Run every view file in name order; {"Views": "v_a,v_b", "Count": "2"}."""
     files = view_files(sql_dir)
     if not files:
-        return {"Views": "none", "Count": "0"}
+        raise AthenaSqlError(f"no view files in {sql_dir}: the function's bundle is incomplete")
     client = client or boto3.client("athena")
     for file_name, _, sql in files:
         run_query(client, sql, workgroup=props["WorkGroup"], database=props["Database"], name=file_name,
-                  sleep=sleep)
+                  deadline=deadline, sleep=sleep)
     return {"Views": ",".join(view for _, view, _ in files), "Count": str(len(files))}
 
 
 def handler(event: Mapping[str, Any], context: Any, send: Sender = put_response) -> dict[str, Any]:
-    return run_custom_resource(event, context, PHYSICAL_ID, create_views, send)
+    deadline = Deadline.from_context(context)
+    work = functools.partial(create_views, deadline=deadline)
+    return run_custom_resource(event, context, PHYSICAL_ID, work, send, deadline)

@@ -11,7 +11,6 @@ fully read. Orphans (a procedure or robot not in RDS) load: analytics surfaces t
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -27,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lake.catalog import LAKE_GLUE_TABLES
+from lake import catalog
 from lake.contract import Column, DType, Entity, arrow_schema, lake_data_columns
 
 ROW_GROUP_ROWS = 1 << 20
@@ -190,18 +189,5 @@ def delete_objects(s3: Any, bucket: str, keys: list[str]) -> None:
 
 def register_partitions(glue: Any, database: str, bucket: str, entity: Entity,
                         values: list[tuple[str, ...]]) -> None:
-    """Create the Glue table if absent, then add the partitions (existing ones are fine)."""
-    spec = LAKE_GLUE_TABLES[entity.name]
-    try:
-        glue.get_table(DatabaseName=database, Name=entity.name)
-    except glue.exceptions.EntityNotFoundException:
-        with contextlib.suppress(glue.exceptions.AlreadyExistsException):
-            glue.create_table(DatabaseName=database, TableInput=spec.table_input(bucket))
-    inputs = [{"Values": list(v), "StorageDescriptor": spec.storage_descriptor(
-               f"s3://{bucket}/{partition_prefix(entity, v)}")} for v in values]
-    for start in range(0, len(inputs), 100):
-        resp = glue.batch_create_partition(DatabaseName=database, TableName=entity.name,
-                                           PartitionInputList=inputs[start:start + 100])
-        for err in resp.get("Errors", []):
-            if err.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException":
-                raise RuntimeError(f"Glue batch_create_partition failed: {err['ErrorDetail'].get('ErrorCode')}")
+    """Add the partitions to the entity's Glue table (the stack created it; existing ones are fine)."""
+    catalog.register_partitions(glue, database, bucket, entity.name, values)

@@ -53,7 +53,8 @@ def read_lines(path: Path) -> tuple[list[str], list[Line]]:
         header = next(csv.reader([physical[0]]))
         for number, raw in enumerate(physical[1:], start=2):
             fields = next(csv.reader([raw]))
-            row = dict(zip(header, fields, strict=True)) if len(fields) == len(header) else None
+            row: dict[str, object] | None = (
+                dict(zip(header, fields, strict=True)) if len(fields) == len(header) else None)
             out.append(Line(number, row, raw))
         return header, out
     for number, raw in enumerate(physical, start=1):

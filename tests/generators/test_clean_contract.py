@@ -20,7 +20,7 @@ from tests.generators.contract_check import (
 
 
 def _rows(out: Path, entity: str) -> list[dict[str, object]]:
-    rows = []
+    rows: list[dict[str, object]] = []
     for path in entity_files(out, entity):
         _, lines = read_lines(path)
         assert all(line.row is not None for line in lines), f"malformed line in clean {path.name}"
@@ -52,7 +52,7 @@ def test_every_foreign_key_resolves_and_nothing_is_parked(tiny_clean: Path) -> N
         for fk in entity.foreign_keys:
             missing = {row[fk.column] for row in _rows(tiny_clean, name)} - keys[fk.parent]
             # THEN it is there
-            assert not missing, f"{name}.{fk.column}: {sorted(missing)[:5]}"
+            assert not missing, f"{name}.{fk.column}: {sorted(map(str, missing))[:5]}"
     # AND a simulated ingest loads every row, matching the manifest
     outcome = simulate_ingest(tiny_clean)
     manifest = json.loads((tiny_clean / MANIFEST_FILE).read_text())
@@ -68,7 +68,7 @@ def test_telemetry_lies_inside_its_procedure_window_on_four_arms(tiny_clean: Pat
     procs = {row["procedure_id"]: row for row in _rows(tiny_clean, "surgical_procedures")}
     telemetry = _rows(tiny_clean, "procedure_telemetry")
     # WHEN each sample is placed in its procedure's window
-    arms = Counter()
+    arms: Counter[object] = Counter()
     for sample in telemetry:
         proc = procs[sample["procedure_id"]]
         # THEN the procedure was performed, on the same robot, and the sample is inside [start, end]

@@ -127,7 +127,8 @@ def test_surgeons_get_faster_with_experience(fleet) -> None:
     for p in done:
         by_type[str(p["procedure_type"]) + str(p["complexity"])].append(minutes[p["procedure_id"]])
     median = {k: sorted(v)[len(v) // 2] for k, v in by_type.items()}
-    early, late = [], []
+    early: list[float] = []
+    late: list[float] = []
     seen: Counter[str] = Counter()
     for p in sorted(done, key=lambda p: parse_instant(str(p["scheduled_start"]))):
         ratio = minutes[p["procedure_id"]] / median[str(p["procedure_type"]) + str(p["complexity"])]

@@ -14,18 +14,15 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import SparkSession
 
-from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, arrow_type, lake_data_columns
-
-pyspark = pytest.importorskip("pyspark")
-from pyspark.sql import SparkSession  # noqa: E402
-
-from glue_jobs.telemetry_rollup import (  # noqa: E402
+from glue_jobs.telemetry_rollup import (
     MIN_BASELINE_HOURS,
     RollupError,
     anomaly_dates_for,
     run_rollup,
 )
+from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, arrow_type, lake_data_columns
 
 pytestmark = pytest.mark.slow
 UTC = dt.UTC
@@ -260,24 +257,18 @@ def test_register_partitions_adds_the_written_dates_to_glue(monkeypatch) -> None
     from moto import mock_aws
 
     from glue_jobs.telemetry_rollup import RollupResult, register_partitions
-    from lake.contract import glue_columns
+    from lake.catalog import create_tables
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with mock_aws():
-        # GIVEN the Glue tables the infra stack defines
+        # GIVEN the Glue tables as the infra stack declares them, March 1st already registered
         glue = boto3.client("glue")
         glue.create_database(DatabaseInput={"Name": "lake_db"})
-        for name, table in LAKE_TABLES.items():
-            columns = [c for c in table.columns if c.name not in table.partition_keys]
-            glue.create_table(DatabaseName="lake_db", TableInput={
-                "Name": name, "PartitionKeys": [{"Name": "date", "Type": "string"}],
-                "StorageDescriptor": {"Columns": [{"Name": c["name"], "Type": c["type"]} for c in glue_columns(columns)],
-                                      "Location": f"s3://bucket/{name}/"}})
-        glue.batch_create_partition(DatabaseName="lake_db", TableName="telemetry_hourly", PartitionInputList=[
-            {"Values": ["2024-03-01"], "StorageDescriptor": {"Location": "s3://bucket/telemetry_hourly/date=2024-03-01/"}}])
-        # WHEN a run's dates are registered (March 1st already is)
-        register_partitions("lake_db", "bucket", RollupResult(("2024-03-01", "2024-03-02"), ("2024-03-02",)))
-        # THEN each table lists its dates with their locations
+        create_tables(glue, "lake_db", "bucket")
+        register_partitions(glue, "lake_db", "bucket", RollupResult(("2024-03-01",), ()))
+        # WHEN a run's dates are registered
+        register_partitions(glue, "lake_db", "bucket", RollupResult(("2024-03-01", "2024-03-02"), ("2024-03-02",)))
+        # THEN each table lists its dates with their locations (the existing one is fine)
         parts = {
             name: sorted((p["Values"][0], p["StorageDescriptor"]["Location"])
                          for p in glue.get_partitions(DatabaseName="lake_db", TableName=name)["Partitions"])

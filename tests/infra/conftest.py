@@ -1,8 +1,7 @@
 """Synthesize the app once per session for each environment (synth takes ~10 s).
 
-The Glue rollup script belongs to the analytics part; until it exists in this checkout a
-one-line stand-in is used, so the Glue job, its role and its security configuration are
-still synthesized and checked.
+Every part the stack deploys (the rollup script, the SQL folders, the Lambda requirements) is
+the repository's own: a missing one fails the synth, and so these fixtures.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk.assertions import Template  # noqa: E402
 
 from app import build_app  # noqa: E402
-from infra.catalog import ROLLUP_SCRIPT  # noqa: E402
 from infra.config import LakeConfig, load_config  # noqa: E402
 from infra.stack import LakeStack  # noqa: E402
 
@@ -43,12 +41,8 @@ class Synth:
 
 
 def _synth(env_name: str, tmp: Path) -> Synth:
-    script = ROLLUP_SCRIPT
-    if not script.exists():
-        script = tmp / "telemetry_rollup.py"
-        script.write_text("# stand-in for glue_jobs/telemetry_rollup.py (analytics branch)\n")
     outdir = tmp / "cdk.out"
-    app, stack = build_app(env_name, outdir=str(outdir), environ={}, rollup_script=script)
+    app, stack = build_app(env_name, outdir=str(outdir), environ={})
     app.synth()
     raw = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
     return Synth(load_config(env_name), stack, Template.from_json(raw), raw, outdir)

@@ -1,28 +1,25 @@
-"""Docker-free Lambda bundles: the right files, the right wheels, and a reusable pip cache."""
+"""Docker-free Lambda bundles: the right files, pinned wheels, what pruning removes, a reusable cache."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from infra import bundling
-from infra.bundling import LocalPipBundler, install_requirements, requirements_digest
+from infra.bundling import LocalPipBundler, install_requirements, lambda_code, prune, requirements_digest
+from infra.config import MissingPartError
 
 
 def _function_assets(synth) -> dict[str, Path]:
-    """Staged asset folder per Python function, keyed by its handler module."""
+    """Staged asset folder per Python function, keyed by its handler."""
     out = {}
     for fn in synth.resources("AWS::Lambda::Function").values():
         props = fn["Properties"]
-        if props.get("Runtime") != "python3.12":
-            continue
-        digest = props["Code"]["S3Key"].removesuffix(".zip")
-        out[props["Handler"]] = synth.outdir / f"asset.{digest}"
+        if props.get("Runtime") == "python3.12":
+            out[props["Handler"]] = synth.outdir / f"asset.{props['Code']['S3Key'].removesuffix('.zip')}"
     return out
 
 
@@ -34,7 +31,7 @@ def test_each_function_gets_its_own_bundle(dev) -> None:
     assert len(set(assets.values())) == 4
 
 
-def test_migrate_bundle_has_psycopg_wheels_the_code_and_the_migrations(dev) -> None:
+def test_migrate_bundle_has_psycopg_and_boto3_wheels_the_code_and_the_migrations(dev) -> None:
     asset = _function_assets(dev)["lambdas.migrate.handler.handler"]
     assert (asset / "lambdas" / "migrate" / "handler.py").exists()
     assert (asset / "lambdas" / "custom_resource.py").exists()
@@ -44,30 +41,42 @@ def test_migrate_bundle_has_psycopg_wheels_the_code_and_the_migrations(dev) -> N
     # AND psycopg with its binary for Linux x86_64 / CPython 3.12 (not this machine's 3.11)
     binaries = list((asset / "psycopg_binary").glob("*.so"))
     assert binaries and all("cpython-312-x86_64-linux-gnu" in p.name for p in binaries)
-    assert not (asset / "boto3").exists()  # provided by the runtime
+    # AND its own boto3 (the runtime's version changes under it), without the ingest's libraries
+    assert (asset / "boto3").is_dir() and not (asset / "pyarrow").exists()
     assert not list(asset.rglob("__pycache__"))
 
 
-def test_redshift_bundle_has_the_views_and_no_third_party_packages(dev) -> None:
-    asset = _function_assets(dev)["lambdas.redshift_sql.handler.handler"]
-    assert (asset / "lambdas" / "redshift_sql" / "handler.py").exists()
-    assert sorted(p.name for p in (asset / "sql" / "redshift").glob("*.sql")) == sorted(
-        p.name for p in (bundling.REPO_ROOT / "sql" / "redshift").glob("*.sql"))
-    assert sorted(p.name for p in asset.iterdir()) == ["lake", "lambdas", "sql"]
+def test_sql_bundles_hold_their_views_and_only_the_sdk(dev) -> None:
+    for handler, folder in (("lambdas.redshift_sql.handler.handler", "redshift"),
+                            ("lambdas.athena_sql.handler.handler", "athena")):
+        asset = _function_assets(dev)[handler]
+        assert sorted(p.name for p in (asset / "sql" / folder).glob("*.sql")) == sorted(
+            p.name for p in (bundling.REPO_ROOT / "sql" / folder).glob("*.sql"))
+        packages = {p.name for p in asset.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")}
+        assert packages == {"lake", "lambdas", "sql", "boto3", "botocore", "s3transfer", "jmespath", "dateutil",
+                            "urllib3"}
 
 
-def test_missing_requirements_means_no_dependencies(tmp_path: Path) -> None:
-    # GIVEN a requirements file that does not exist (a part not written yet)
+def test_a_missing_requirements_file_fails_the_synth(tmp_path: Path) -> None:
+    # GIVEN a function whose requirements file is missing
     missing = tmp_path / "requirements.txt"
-    # WHEN the dependencies are installed THEN nothing is installed and nothing fails
-    assert install_requirements(missing, cache_dir=tmp_path / "cache") is None
+    # WHEN its code asset is declared THEN the synth stops with the file named (no silent "no deps")
+    with pytest.raises(MissingPartError, match="requirements.txt does not exist"):
+        lambda_code(missing, ())
+    with pytest.raises(MissingPartError):
+        install_requirements(missing, cache_dir=tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_missing_source_folder_fails_the_bundle(tmp_path: Path) -> None:
+    with pytest.raises(MissingPartError, match="asset source sql/nowhere does not exist"):
+        LocalPipBundler(None, ("sql/nowhere",)).try_bundle(str(tmp_path), image=None)  # type: ignore[arg-type]
 
 
 def test_bundler_copies_sources_and_cached_wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a warmed cache entry for a requirements file (no pip call needed)
     req = tmp_path / "requirements.txt"
-    req.write_text("example-package==1.0\n")
+    req.write_text("example-package\n")
     cache = tmp_path / "cache"
     entry = cache / f"pip-{requirements_digest(req)}"
     (entry / "example_package").mkdir(parents=True)
@@ -77,7 +86,7 @@ def test_bundler_copies_sources_and_cached_wheels(tmp_path: Path, monkeypatch: p
     out = tmp_path / "out"
     out.mkdir()
     # WHEN the bundler runs
-    ok = LocalPipBundler(req, ("lake",)).try_bundle(str(out), image=None)
+    ok = LocalPipBundler(req, ("lake",)).try_bundle(str(out), image=None)  # type: ignore[arg-type]
     # THEN it reports success, copies the cached package and the source folder, not the marker
     assert ok is True
     assert (out / "example_package" / "__init__.py").read_text() == "VERSION = '1.0'\n"
@@ -85,68 +94,52 @@ def test_bundler_copies_sources_and_cached_wheels(tmp_path: Path, monkeypatch: p
     assert not (out / ".complete").exists()
 
 
-def test_requirements_digest_follows_the_content(tmp_path: Path) -> None:
+def test_requirements_digest_follows_requirements_and_constraints(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
-    a.write_text("psycopg[binary]>=3.2\n")
-    b.write_text("psycopg[binary]>=3.2\n")
+    a.write_text("psycopg[binary]\n")
+    b.write_text("psycopg[binary]\n")
     assert requirements_digest(a) == requirements_digest(b)
-    b.write_text("psycopg[binary]>=3.3\n")
+    b.write_text("psycopg[binary]\nboto3\n")
     assert requirements_digest(a) != requirements_digest(b)
+    # AND a new pin in constraints.txt is a new bundle, whatever the requirements file says
+    before = requirements_digest(a)
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(bundling.CONSTRAINTS.read_text().replace("psycopg==", "psycopg==0.0.0.dev0+"))
+    monkeypatch.setattr(bundling, "CONSTRAINTS", constraints)
+    assert requirements_digest(a) != before
 
 
 def test_glue_library_zip_is_importable_layout(dev) -> None:
     manifest = json.loads((dev.outdir / f"{dev.stack.stack_name}.assets.json").read_text())
     zips = [f for f in manifest["files"].values() if f["source"].get("packaging") == "zip"]
     assert zips
-    # The lake library asset is a folder CDK zips at publish time: its root holds `lake/`
+    # The lake library asset is a folder CDK zips at publish time: its root holds `lake/` only
     lake_dirs = [dev.outdir / f["source"]["path"] for f in zips
-                 if (dev.outdir / f["source"]["path"] / "lake" / "contract.py").exists()]
-    assert lake_dirs
+                 if (dev.outdir / f["source"]["path"] / "lake" / "contract.py").exists()
+                 and not (dev.outdir / f["source"]["path"] / "lambdas").exists()]
+    assert len(lake_dirs) == 1
+    assert sorted(p.name for p in lake_dirs[0].iterdir()) == ["lake"]
     assert not zipfile.is_zipfile(lake_dirs[0])
 
 
-def test_ingest_bundle_relies_on_the_layer_and_stays_small(dev) -> None:
-    # GIVEN the ingest function's staged bundle
-    asset = _function_assets(dev)["lambdas.ingest.handler.handler"]
-    if not (bundling.REPO_ROOT / "lambdas" / "ingest" / "requirements.txt").exists():
-        pytest.skip("the ingest part has not written its requirements yet")
-    names = {p.name for p in asset.iterdir()}
-    # THEN its own dependencies are bundled, the layer's and the runtime's are not
-    assert {"psycopg", "psycopg_binary", "aws_lambda_powertools", "pydantic_core", "lake", "lambdas"} <= names
-    assert not names & {"pyarrow", "pandas", "numpy", "boto3", "botocore"}
-    assert (asset / "lambdas" / "ingest" / "handler.py").exists()
-    # AND it leaves room next to the AWSSDKPandas layer under Lambda's 250 MB unzipped limit
-    size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
-    assert size < 40 * 1024**2, f"{size / 1024**2:.1f} MB"
-
-
-@pytest.mark.parametrize(("handler", "folder"), [
-    ("lambdas.redshift_sql.handler", "sql/redshift"), ("lambdas.athena_sql.handler", "sql/athena"),
-])
-def test_bundled_handler_imports_and_finds_its_sql_inside_the_bundle(dev, handler: str, folder: str) -> None:
-    # GIVEN a staged bundle (what Lambda unpacks to /var/task)
-    asset = _function_assets(dev)[f"{handler}.handler"]
-    # WHEN its handler module is imported from the bundle alone (not this checkout)
-    code = (f"import sys; sys.path[:0] = [{str(asset)!r}]; import {handler} as h; "
-            "print(h.__file__); print(h.SQL_DIR); print(len(list(h.SQL_DIR.glob('*.sql'))))")
-    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True,
-                            cwd=asset)
-    module_file, sql_dir, count = result.stdout.split()
-    # THEN code and SQL come from the bundle, with every file of the folder
-    assert module_file.startswith(str(asset)) and sql_dir == str(asset / folder)
-    assert int(count) == len(list((bundling.REPO_ROOT / folder).glob("*.sql"))) > 0
-
-
-def test_prune_removes_only_what_runtime_and_layer_provide(tmp_path: Path) -> None:
-    # GIVEN a pip --target folder with runtime/layer packages next to our own dependencies
-    for name in ("boto3", "boto3-1.40.0.dist-info", "botocore", "numpy", "numpy.libs", "pyarrow",
-                 "pandas-2.3.0.dist-info", "psycopg", "psycopg_binary", "pydantic_core", "numpydoc"):
-        (tmp_path / name).mkdir()
-    (tmp_path / "typing_extensions.py").write_text("")
+def test_prune_removes_build_files_and_flight_and_keeps_what_imports(tmp_path: Path) -> None:
+    # GIVEN a pip --target folder shaped like pyarrow's and numpy's wheels
+    for rel in ("pyarrow/include/arrow/api.h", "pyarrow/tests/test_x.py", "pyarrow/lib.pyx", "pyarrow/lib.pxd",
+                "pyarrow/_flight.cpython-312-x86_64-linux-gnu.so", "pyarrow/libarrow_flight.so.2500",
+                "pyarrow/libarrow_python.so", "pyarrow/libarrow_python.so.2500.1.0",
+                "pyarrow/libarrow_python.so.2500", "pyarrow/libarrow_python_parquet_encryption.so.2500",
+                "pyarrow/libparquet.so.2500", "pyarrow/parquet/core.py", "pyarrow/flight.py",
+                "numpy/_core/tests/test_a.py", "numpy/_core/include/numpy/x.h", "numpy/_core/multiarray.py",
+                "psycopg/pq/__init__.py", "bin/jp.py"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 10)
     # WHEN pruned
-    removed = bundling.prune_provided(tmp_path)
-    # THEN exactly the provided ones are gone (numpydoc is not numpy)
-    assert removed == ["boto3", "boto3-1.40.0.dist-info", "botocore", "numpy", "numpy.libs",
-                       "pandas-2.3.0.dist-info", "pyarrow"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "numpydoc", "psycopg", "psycopg_binary", "pydantic_core", "typing_extensions.py"]
+    removed = prune(tmp_path)
+    # THEN build-time files, Flight and the link-time copies are gone; the loaded libraries stay
+    kept = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert kept == ["numpy/_core/multiarray.py", "psycopg/pq/__init__.py", "pyarrow/flight.py",
+                    "pyarrow/libarrow_python.so.2500", "pyarrow/libarrow_python_parquet_encryption.so.2500",
+                    "pyarrow/libparquet.so.2500", "pyarrow/parquet/core.py"]
+    assert removed == 11 * 10

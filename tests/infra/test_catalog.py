@@ -57,14 +57,16 @@ def test_glue_security_configuration_encrypts_s3_logs_and_bookmarks(synth) -> No
     assert enc["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
 
 
-def test_rollup_job_runs_glue5_with_bookmarks_in_the_vpc(synth) -> None:
+def test_rollup_job_runs_glue5_in_the_vpc_without_flags_that_do_nothing(synth) -> None:
     job = synth.one("AWS::Glue::Job")
     security = synth.one("AWS::Glue::SecurityConfiguration")
     assert job["GlueVersion"] == GLUE_VERSION == "5.0"
     assert job["Command"]["Name"] == "glueetl"
     assert job["SecurityConfiguration"] == security["Name"]
     args = job["DefaultArguments"]
-    assert args["--job-bookmark-option"] == "job-bookmark-enable"
+    # THEN no metrics flag (no CloudWatch endpoint in the isolated subnets), no continuous-logging
+    # flag (Glue 5.0 ignores it), no bookmarks (the job reads with plain Spark, not DynamicFrames)
+    assert not {"--enable-metrics", "--enable-continuous-cloudwatch-log", "--job-bookmark-option"} & set(args)
     # THEN the job gets the arguments glue_jobs/telemetry_rollup.py reads, and the lake package
     assert args["--GLUE_DATABASE"] == synth.config.glue_database
     assert args["--PROCESSED_BUCKET"]["Ref"].startswith("StorageProcessed")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -13,14 +14,40 @@ import pytest
 
 from lake.db_roles import MIGRATOR, ROLES
 from lambdas.athena_sql.handler import AthenaSqlError, create_views, strip_leading_comments, view_files
-from lambdas.custom_resource import CustomResourceError, poll_until, run_custom_resource
+from lambdas.custom_resource import CustomResourceError, Deadline, poll_until, run_custom_resource
 from lambdas.migrate import handler as migrate_handler
 from lambdas.migrate.migrations import migration_files
 from lambdas.migrate.roles import role_url
 from lambdas.redshift_sql import handler as redshift_handler
 from lambdas.redshift_sql.handler import SqlApplyError, render, rendered_files
 
-CONTEXT = SimpleNamespace(log_stream_name="2026/11/25/[$LATEST]abc")
+
+class FakeContext:
+    """The Lambda context attributes the handlers read."""
+
+    def __init__(self, remaining_ms: int = 600_000) -> None:
+        self.log_stream_name = "2026/11/25/[$LATEST]abc"
+        self._until = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._until - time.monotonic()) * 1000)
+
+
+class FakeClock:
+    """time.monotonic for a Deadline, advanced by the fake sleep of the polling loops."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+CONTEXT = FakeContext()
+LONG = Deadline.after(3600)
 
 
 def _event(request: str, props: dict[str, Any], physical: str | None = None) -> dict[str, Any]:
@@ -197,7 +224,7 @@ def test_files_apply_in_name_order_with_the_managed_secret(tmp_path: Path) -> No
         (tmp_path / name).write_text(body)
     fake = FakeRedshift(polls_before_done=2)
     # WHEN applied
-    result = redshift_handler.apply_sql(_sql_props(), fake, fake, tmp_path, sleep=lambda _: None)
+    result = redshift_handler.apply_sql(_sql_props(), fake, fake, tmp_path, sleep=lambda _: None, deadline=LONG)
     # THEN in name order, rendered, on the workgroup, with the secret read from the namespace
     assert [s["StatementName"] for s in fake.statements] == ["00_schema.sql", "03_analytics.sql", "10_view.sql"]
     assert "DATABASE 'surgical_lake'" in fake.statements[0]["Sql"]
@@ -212,18 +239,22 @@ def test_a_failing_statement_stops_and_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "03_c.sql").write_text("SELECT 3;")
     fake = FakeRedshift(fail_on="rds.t")
     with pytest.raises(SqlApplyError, match=r"02_b.sql: FAILED: ERROR: schema rds does not exist"):
-        redshift_handler.apply_sql(_sql_props(), fake, fake, tmp_path, sleep=lambda _: None)
+        redshift_handler.apply_sql(_sql_props(), fake, fake, tmp_path, sleep=lambda _: None, deadline=LONG)
     assert len(fake.statements) == 2  # 03 never ran
 
 
-def test_empty_or_absent_folder_is_nothing_to_do(tmp_path: Path) -> None:
+def test_a_bundle_without_sql_fails_instead_of_doing_nothing(tmp_path: Path) -> None:
+    # GIVEN a function whose bundle lost its SQL folder
     sent = Responses()
-    assert rendered_files(tmp_path / "absent", PLACEHOLDER_VALUES) == []
-    result = redshift_handler.apply_sql(_sql_props(), None, None, tmp_path)
-    assert result == {"Applied": "none", "Count": "0"}
+    with pytest.raises(SqlApplyError, match="no SQL files"):
+        rendered_files(tmp_path / "absent", PLACEHOLDER_VALUES)
+    # WHEN CloudFormation creates the resource THEN it hears FAILED, not a SUCCESS that applied nothing
     run_custom_resource(_event("Create", _sql_props()), CONTEXT, "redshift-sql",
-                        lambda p: redshift_handler.apply_sql(p, None, None, tmp_path / "absent"), sent)
-    assert sent[0][1]["Status"] == "SUCCESS"
+                        lambda p: redshift_handler.apply_sql(p, None, None, tmp_path / "absent", deadline=LONG),
+                        sent)
+    assert sent[0][1]["Status"] == "FAILED" and "no SQL files" in sent[0][1]["Reason"]
+    with pytest.raises(AthenaSqlError, match="no view files"):
+        create_views({"WorkGroup": "w", "Database": "d"}, FakeAthena(), tmp_path / "absent", deadline=LONG)
 
 
 def test_repository_views_render_with_the_deploy_placeholders() -> None:
@@ -265,7 +296,7 @@ def test_only_view_files_run_in_name_order_without_their_header(tmp_path: Path) 
     fake = FakeAthena()
     # WHEN the views are created
     result = create_views({"WorkGroup": "surgical-lake-dev-athena", "Database": "surgical_lake"}, fake,
-                          tmp_path, sleep=lambda _: None)
+                          tmp_path, sleep=lambda _: None, deadline=LONG)
     # THEN only the two views ran, a before b, without comments or trailing semicolon, in the workgroup
     assert [q["QueryString"] for q in fake.queries] == [
         "CREATE OR REPLACE VIEW v_a AS SELECT 1", "CREATE OR REPLACE VIEW v_b AS\nSELECT 2 AS x"]
@@ -278,7 +309,7 @@ def test_a_failing_view_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "10_v_a.sql").write_text("CREATE OR REPLACE VIEW v_a AS SELECT * FROM telemetry_hourly")
     with pytest.raises(AthenaSqlError, match="10_v_a.sql: FAILED: TABLE_NOT_FOUND"):
         create_views({"WorkGroup": "w", "Database": "d"}, FakeAthena(fail_on="telemetry_hourly"), tmp_path,
-                     sleep=lambda _: None)
+                     sleep=lambda _: None, deadline=LONG)
 
 
 def test_repository_athena_views_are_detected() -> None:
@@ -291,15 +322,74 @@ def test_repository_athena_views_are_detected() -> None:
     assert strip_leading_comments("-- x\n\nSELECT 1;\n") == "SELECT 1"
 
 
-def test_poll_until_returns_the_final_status_and_times_out_with_the_last_state() -> None:
+def test_poll_until_returns_the_final_status_and_stops_before_the_deadline() -> None:
     # GIVEN an API that reports RUNNING twice, then FINISHED
+    clock = FakeClock()
     states = iter(["RUNNING", "RUNNING", "FINISHED"])
-    slept: list[float] = []
     status = poll_until(lambda: {"Status": next(states)}, lambda s: s["Status"], {"FINISHED"},
-                        what="10_v.sql", timeout_s=10, poll_s=2, sleep=slept.append)
+                        what="10_v.sql", deadline=Deadline.after(10, clock), poll_s=2, sleep=clock.sleep)
     # THEN the final status comes back after two waits
-    assert status == {"Status": "FINISHED"} and slept == [2, 2]
-    # AND a statement that never finishes fails after the timeout, naming the file and state
-    with pytest.raises(CustomResourceError, match="10_v.sql: still RUNNING after 4 s"):
+    assert status == {"Status": "FINISHED"} and clock.now == 4
+    # AND a statement that never finishes fails while there is still time to answer, naming it
+    clock = FakeClock()
+    with pytest.raises(CustomResourceError, match="10_v.sql: still RUNNING when the function ran out of time"):
         poll_until(lambda: {"Status": "RUNNING"}, lambda s: s["Status"], {"FINISHED"},
-                   what="10_v.sql", timeout_s=4, poll_s=2, sleep=lambda _: None)
+                   what="10_v.sql", deadline=Deadline.after(5, clock), poll_s=2, sleep=clock.sleep)
+    assert clock.now == 4  # polled at 0, 2 and 4 s: one more wait would pass the deadline
+
+
+def test_sixteen_slow_statements_share_one_deadline_not_300_s_each(tmp_path: Path) -> None:
+    # GIVEN 16 files whose statements each take 60 s in Redshift, and 400 s left in the invocation
+    for i in range(16):
+        (tmp_path / f"{i:02d}.sql").write_text(f"SELECT {i};")
+    clock = FakeClock()
+    fake = FakeRedshift(polls_before_done=60)
+    # WHEN applied THEN the run stops at the deadline, inside the statement that would overrun it
+    with pytest.raises(CustomResourceError, match="06.sql: still STARTED"):
+        redshift_handler.apply_sql(_sql_props(), fake, fake, tmp_path, sleep=clock.sleep,
+                                   deadline=Deadline.after(400, clock))
+    assert len(fake.statements) == 7 and clock.now < 400
+
+
+def test_the_deadline_comes_from_the_remaining_time_less_the_reserve() -> None:
+    deadline = Deadline.from_context(FakeContext(remaining_ms=900_000), reserve_s=20)
+    assert 879 < deadline.remaining() <= 880
+
+
+def test_work_still_running_at_the_deadline_is_answered_failed_once() -> None:
+    # GIVEN work that blocks past the invocation's deadline (0.3 s from now)
+    sent = Responses()
+    release = threading.Event()
+
+    def stuck(_: Any) -> dict[str, str]:
+        release.wait(5)
+        return {"Late": "yes"}
+
+    context = FakeContext(remaining_ms=20_300)
+    timer = threading.Timer(1.0, release.set)
+    timer.start()
+    # WHEN the resource is created
+    started = time.monotonic()
+    doc = run_custom_resource(_event("Create", {}), context, "pid", stuck, sent)
+    # THEN CloudFormation got FAILED at the deadline, and nothing more when the work came back
+    assert [d["Status"] for _, d in sent] == ["FAILED"] and doc["Status"] == "FAILED"
+    assert "did not finish before the function's timeout" in doc["Reason"] and "abc" in doc["Reason"]
+    assert time.monotonic() - started >= 1.0
+    timer.cancel()
+
+
+def test_deploy_time_handlers_poll_until_their_own_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an Athena view that never finishes and an invocation with 21 s left (1 s after the reserve)
+    class NeverDone(FakeAthena):
+        def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:  # noqa: N803
+            return {"QueryExecution": {"Status": {"State": "RUNNING"}}}
+
+    from lambdas.athena_sql import handler as athena_handler
+
+    monkeypatch.setattr(athena_handler.boto3, "client", lambda service: NeverDone())
+    sent = Responses()
+    # WHEN CloudFormation creates the views
+    athena_handler.handler(_event("Create", {"WorkGroup": "w", "Database": "d"}), FakeContext(21_000), sent)
+    # THEN the handler gave up inside its deadline and answered FAILED naming the file
+    ((_, doc),) = sent
+    assert doc["Status"] == "FAILED" and "still RUNNING when the function ran out of time" in doc["Reason"]

@@ -154,7 +154,7 @@ def test_migrations_custom_resource_is_keyed_on_the_sql(synth) -> None:
 def test_prod_backs_up_the_database_into_an_encrypted_retained_vault(dev, prod) -> None:
     vault = next(iter(prod.resources("AWS::Backup::BackupVault").values()))
     assert vault["Properties"]["EncryptionKeyArn"]["Fn::GetAtt"][0].startswith("KeysDataKey")
-    assert vault["DeletionPolicy"] == "Retain"
+    assert vault["DeletionPolicy"] == "RetainExceptOnCreate"
     (rule,) = prod.one("AWS::Backup::BackupPlan")["BackupPlan"]["BackupPlanRule"]
     assert rule["Lifecycle"]["DeleteAfterDays"] == prod.config.rds_backup_retention_days
     selection = prod.one("AWS::Backup::BackupSelection")["BackupSelection"]

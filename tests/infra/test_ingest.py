@@ -68,7 +68,7 @@ def test_raw_bucket_notifies_the_queue_on_object_created(synth) -> None:
     assert not synth.resources("Custom::S3BucketNotifications")
 
 
-def test_ingest_function_runtime_vpc_concurrency_layers(synth) -> None:
+def test_ingest_function_runtime_vpc_concurrency_no_layer(synth) -> None:
     fn = _ingest_function(synth)
     assert fn["Runtime"] == "python3.12"
     assert fn["Handler"] == "lambdas.ingest.handler.handler"
@@ -80,12 +80,8 @@ def test_ingest_function_runtime_vpc_concurrency_layers(synth) -> None:
     assert all(s["Ref"].startswith("NetworkVpcisolatedSubnet") for s in fn["VpcConfig"]["SubnetIds"])
     assert fn["KmsKeyArn"]["Fn::GetAtt"][0].startswith("KeysDataKey")
     assert fn["LoggingConfig"]["LogGroup"]["Ref"].startswith("IngestLogs")
-    # THEN the AWSSDKPandas layer comes from the region mapping (env-agnostic stack)
-    (layer,) = fn["Layers"]
-    mapping_name = layer["Fn::FindInMap"][0]
-    mapping = synth.raw["Mappings"][mapping_name]
-    assert mapping["eu-west-1"]["arn"] == synth.config.aws_sdk_pandas_layer_arn("eu-west-1")
-    assert set(mapping) == set(synth.config.aws_sdk_pandas_layer_version)
+    # THEN no layer: pyarrow and numpy come with the function at the tested versions (ADR 0006)
+    assert "Layers" not in fn
 
 
 def test_ingest_environment_matches_the_interface(synth) -> None:

@@ -75,7 +75,9 @@ def test_security_group_ingress_only_from_allowed_groups(synth) -> None:
             assert target.startswith("NetworkEndpointSg")
             assert (rule["CidrIp"], rule["FromPort"], rule["ToPort"]) == ("10.40.0.0/16", 443, 443)
             continue
-        allowed = ALLOWED_SG_INGRESS[_prefix(target, ALLOWED_SG_INGRESS)]
+        target_prefix = _prefix(target, ALLOWED_SG_INGRESS)
+        assert target_prefix, f"{target} takes ingress it should not"
+        allowed = ALLOWED_SG_INGRESS[target_prefix]
         source = rule["SourceSecurityGroupId"]["Fn::GetAtt"][0]
         assert _prefix(source, allowed), f"{source} may not reach {target}"
 

@@ -30,9 +30,9 @@ class FakeHandler:
 
     def __init__(
         self,
-        fail_always: set[str] = frozenset(),
-        fail_once: set[str] = frozenset(),
-        raise_on: set[str] = frozenset(),
+        fail_always: frozenset[str] = frozenset(),
+        fail_once: frozenset[str] = frozenset(),
+        raise_on: frozenset[str] = frozenset(),
     ) -> None:
         self.events: list[dict[str, Any]] = []
         self.fail_always = set(fail_always)

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
+from lake.catalog import create_tables
 from lambdas.ingest import handler as ingest_handler
 from tests.lambdas.ingest.events import from_sqs_messages, s3_notification, sqs_batch
 
@@ -119,6 +120,7 @@ def lake(migrated_db: str, ingest_db: str, monkeypatch: pytest.MonkeyPatch) -> I
         s3.put_bucket_notification_configuration(Bucket=lake.raw, NotificationConfiguration={
             "QueueConfigurations": [{"QueueArn": lake.queue_arn, "Events": ["s3:ObjectCreated:*"]}]})
         glue.create_database(DatabaseInput={"Name": "surgical_lake"})
+        create_tables(glue, "surgical_lake", lake.processed)  # as the stack declares them
         arn = secrets.create_secret(Name="phi-hmac-key", SecretString=HMAC_KEY)["ARN"]
         monkeypatch.setenv("HMAC_SECRET_ARN", arn)
         ingest_handler._state.clear()

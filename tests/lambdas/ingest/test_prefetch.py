@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -38,6 +38,7 @@ def test_runs_at_most_depth_items_ahead_and_stops_when_the_consumer_stops() -> N
 
     # WHEN the consumer takes one item, waits, then stops early
     stream = prefetch(items(), depth=1)
+    assert isinstance(stream, Generator)
     assert next(stream) == 0
     threading.Event().wait(0.3)
     ahead = len(produced)

@@ -15,7 +15,7 @@ TRANSACTIONAL = [name for name, entity in ENTITIES.items() if entity.landing is 
 SRC_MODIFIED = datetime(2025, 3, 3, 9, 30, 15, 250000, tzinfo=UTC)
 # Three rows per type; the third is NULL where the column allows it. Text a CSV stream would
 # have to quote or escape, instants either side of PostgreSQL's 2000-01-01 binary epoch.
-VALUES = {
+VALUES: dict[DType, list[object]] = {
     DType.STRING: ["a,\"quoted\"\nline", "ünïcödé \\N", ""],
     DType.INT: [-1, 2100, 0],
     DType.FLOAT: [0.1, -1e300, 42.0],

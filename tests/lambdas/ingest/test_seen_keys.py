@@ -30,8 +30,8 @@ def test_uuids_packed_and_unpacked_forms_agree_with_a_python_set() -> None:
     # GIVEN 40 batches of ids: lower-case UUIDs (packed), upper-case ones and other strings
     # (kept as text), NULLs, repeats within a batch and across batches
     rng = np.random.default_rng(3)
-    pool = [str(uuid.UUID(int=int(rng.integers(0, 2**62)))) for _ in range(3000)]
-    pool += [p.upper() for p in pool[:200]] + [f"id-{i}" for i in range(300)] + [None]
+    uuids = [str(uuid.UUID(int=int(rng.integers(0, 2**62)))) for _ in range(3000)]
+    pool: list[str | None] = [*uuids, *(u.upper() for u in uuids[:200]), *(f"id-{i}" for i in range(300)), None]
     seen, expected_seen = SeenKeys(), set()
     for _ in range(40):
         batch = [pool[i] for i in rng.integers(0, len(pool), size=400)]

@@ -63,7 +63,7 @@ def test_postgres_refuses_connections_without_the_password(tmp_path: Path) -> No
             hba = conn.execute("SELECT DISTINCT auth_method FROM pg_hba_file_rules").fetchall()
             stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'").fetchone()
         assert hba == [("scram-sha-256",)]
-        assert stored[0].startswith("SCRAM-SHA-256$")
+        assert stored is not None and stored[0].startswith("SCRAM-SHA-256$")
         # AND the password file, the cluster folder and the data directory are owner-only
         assert _mode(pg.password_file) == 0o600
         assert _mode(pg.base_dir) == 0o700 and _mode(pg.data_dir) == 0o700
@@ -100,4 +100,4 @@ def test_local_database_runs_migrations_as_the_migrator_and_hands_the_ingest_its
         assert owners == {MIGRATOR.name}
         # AND messages show the administrator's URL without its password
         password = psycopg.conninfo.conninfo_to_dict(db.url)["password"]
-        assert password and password not in redact(db.url)
+        assert isinstance(password, str) and password and password not in redact(db.url)

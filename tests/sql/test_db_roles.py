@@ -12,6 +12,12 @@ ROBOT = ("INSERT INTO surgical_robots VALUES ('ROBOT-0001', 'SN-000001', 'm', 'x
          " '1.2.3', 'active', 'k', now(), now())")
 
 
+def _one(conn: psycopg.Connection, query: str) -> object:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def _as(db: str, role: DbRole, passwords: dict[str, str]) -> psycopg.Connection:
     return psycopg.connect(role_url(db, role, passwords[role.name]), autocommit=True)
 
@@ -63,7 +69,7 @@ def test_migrator_owns_the_schema_but_is_no_administrator(migrated_db: str, role
 def test_every_role_gets_its_timeouts(migrated_db: str, role_passwords: dict[str, str], role: DbRole) -> None:
     # GIVEN a role's session WHEN it asks for its settings THEN the role defaults apply
     with _as(migrated_db, role, role_passwords) as conn:
-        got = {name: conn.execute(f"SELECT current_setting('{name}')").fetchone()[0] for name in role.settings}
+        got = {name: _one(conn, f"SELECT current_setting('{name}')") for name in role.settings}
     as_ms = {"240s": "4min", "120s": "2min", "300s": "5min", "270s": "270s", "30s": "30s", "60s": "1min",
              "10s": "10s", "on": "on"}
     assert got == {name: as_ms[value] for name, value in role.settings.items()}

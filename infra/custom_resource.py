@@ -45,7 +45,7 @@ class DeployTimeFunction(Construct):
         self._depends_on = props.depends_on
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description=f"{props.function_name} (egress only)",
-            allow_all_outbound=True,
+            allow_all_outbound=False,  # the stack allows what it needs (infra/network.py)
         )
         self.function = lambda_.Function(
             self,

@@ -25,9 +25,12 @@ from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
+from lake.contract import ENTITIES, Landing
 
 INGEST_REQUIREMENTS = REPO_ROOT / "lambdas" / "ingest" / "requirements.txt"
 INGEST_HANDLER = "lambdas.ingest.handler.handler"
+# Entities the ingest writes as Parquet under `<entity>/` of the processed bucket.
+LAKE_ENTITIES = tuple(name for name, entity in ENTITIES.items() if entity.landing is Landing.LAKE)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class LakeIngest(Construct):
         )
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description="Ingest Lambda (egress only)",
-            allow_all_outbound=True,
+            allow_all_outbound=False,
         )
         self.function = lambda_.Function(
             self,
@@ -183,9 +186,17 @@ class LakeIngest(Construct):
         fn = self.function
         props.raw_bucket.grant_read(fn)
         props.processed_bucket.grant_read(fn)
-        props.processed_bucket.grant_put(fn)
-        # A re-loaded object replaces its Parquet files: the superseded ones are deleted.
-        props.processed_bucket.grant_delete(fn)
+        # Lake files only under the lake entities' folders. A re-loaded object replaces its Parquet
+        # files and deletes the superseded ones: DeleteObject only (a delete marker; the versions
+        # stay until the noncurrent-version rule), never DeleteObjectVersion.
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="WriteAndReplaceOwnLakeFiles",
+                actions=["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                resources=[props.processed_bucket.arn_for_objects(f"{name}/*") for name in LAKE_ENTITIES],
+            )
+        )
+        props.data_key.grant(fn, "kms:GenerateDataKey")
         props.quarantine_bucket.grant_put(fn)
         self.hmac_secret.grant_read(fn)
         fn.add_to_role_policy(

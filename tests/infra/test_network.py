@@ -6,8 +6,7 @@ from infra.network import INTERFACE_ENDPOINTS
 
 # Security group (logical id prefix) -> the only security groups allowed in.
 ALLOWED_SG_INGRESS = {
-    "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg",
-                     "DatabaseInstanceRotationSingleUserSecurityGroup"},
+    "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg", "DatabaseRotationSg"},
     "DatabaseProxySg": {"IngestSg"},
     "CatalogJobSg": {"CatalogJobSg"},
 }

@@ -100,7 +100,9 @@ class LakeKeys(Construct):
         )
         # Alarms are named `<prefix>-...` (infra/monitoring.py); EventBridge rules get names that
         # CloudFormation derives from the stack name. Naming the rule's ARN here would be a cycle
-        # (key -> rule -> topic -> key), hence the stack-name pattern.
+        # (key -> rule -> topic -> key), hence the stack-name pattern. The explicit deny keeps the
+        # bound when a construct grants the service principal on its own (CDK's SNS rule target
+        # does, without conditions).
         for sid, service, source in (
             ("AlarmsToEncryptedTopic", "cloudwatch",
              f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{props.prefix}-*"),
@@ -115,5 +117,13 @@ class LakeKeys(Construct):
                     resources=["*"],
                     conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
                                 "ArnLike": {"aws:SourceArn": source}},
+                )
+            )
+            self.ops_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Only{sid}", effect=iam.Effect.DENY,
+                    principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+                    actions=["kms:*"], resources=["*"],
+                    conditions={"ArnNotLike": {"aws:SourceArn": source}},
                 )
             )

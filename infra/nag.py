@@ -42,6 +42,9 @@ GRANT_READ = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List
 GRANT_ENCRYPT = ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"]
 # grant_put's multipart clean-up (AbortMultipartUpload of the caller's own uploads).
 GRANT_ABORT = "Action::s3:Abort*"
+# Paths whose acknowledgment covers the construct's children: the database security group's
+# ingress rules (one per client, generated ids).
+WITH_CHILDREN = {"Database/DbSg"}
 
 
 def attach_packs(scope: IConstruct) -> None:
@@ -251,5 +254,6 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
         if stack.node.try_find_child(path.split("/")[0]) is None:
             continue
         NagSuppressions.add_resource_suppressions_by_path(
-            stack, f"/{stack.stack_name}/{path}", suppressions, apply_to_children=True
+            stack, f"/{stack.stack_name}/{path}", suppressions,
+            apply_to_children=path in WITH_CHILDREN,
         )

@@ -14,7 +14,8 @@ the load's own transaction against what the database holds
 - a parent it names (robot, procedure) belongs to another facility.
 Rows of trusted `<entity>/<file>` keys (local mode, `lake run`, the raw operator) are not
 scoped. sql/rds/060_producer_facility_guard.sql enforces the same in the database for what the
-check cannot see (a concurrent load, a parked row's parent arriving later).
+check cannot see (a concurrent load fails and is retried, then refused here; a parked row's
+parent arriving later from another facility leaves it parked).
 
 The lookups run on a second, autocommit connection to the same database (opened on the first
 producer batch, closed with the scope): the load's own connection is inside its COPY while the

@@ -3,88 +3,89 @@
 -- (lambdas/ingest/facility_scope.py, reason foreign_facility). These triggers hold the same line
 -- for what that check cannot see: a concurrent load of the same key, and a parked row whose
 -- parent arrives later from another facility. A producer's row carries its facility in its
--- src_key ('<entity>/facility=FAC-nnn/...'); rows of trusted keys are never checked (the WHEN
--- clauses cost one LIKE per row). Refusals are kept in etl.refused_rows (keys only, no content).
+-- src_key ('<entity>/facility=FAC-nnn/...'); rows of trusted keys are never refused.
 
 CREATE OR REPLACE FUNCTION etl.producer_facility(src_key text) RETURNS text
     LANGUAGE sql IMMUTABLE AS $$ SELECT substring(src_key from '^[^/]+/facility=([^/]+)/') $$;
 
--- The facility a stored row (or a parent key) belongs to: robots and procedures carry it,
--- outcomes and maintenance logs belong to their procedure's and robot's.
-CREATE OR REPLACE FUNCTION etl.owner_facility(entity text, row_key text) RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $$
-    SELECT CASE entity
-        WHEN 'surgical_robots' THEN
-            (SELECT facility_id FROM surgical_robots WHERE robot_id = row_key)
-        WHEN 'surgical_procedures' THEN
-            (SELECT facility_id FROM surgical_procedures WHERE procedure_id = row_key)
-        WHEN 'procedure_outcomes' THEN
-            (SELECT p.facility_id FROM procedure_outcomes o JOIN surgical_procedures p USING (procedure_id)
-             WHERE o.outcome_id = row_key)
-        WHEN 'robot_maintenance_logs' THEN
-            (SELECT r.facility_id FROM robot_maintenance_logs m JOIN surgical_robots r USING (robot_id)
-             WHERE m.maintenance_id = row_key)
-    END $$;
-
-CREATE TABLE IF NOT EXISTS etl.refused_rows (
-    entity          text NOT NULL,
-    row_key         text NOT NULL,
-    src_key         text NOT NULL,
-    facility        text NOT NULL,  -- the producer's facility (from src_key)
-    owner_facility  text NOT NULL,  -- the facility the row or its parent belongs to
-    refused_at      timestamp with time zone NOT NULL DEFAULT now()
-);
-
--- BEFORE INSERT OR UPDATE of a producer's row: skipped (and recorded) when the row names another
--- facility, the stored row belongs to another facility, or its parent does.
--- Arguments: primary key column, parent entity ('' for none), foreign key column ('' for none).
-CREATE OR REPLACE FUNCTION etl.keep_rows_with_their_facility() RETURNS trigger
+-- After each INSERT/UPDATE statement, over its rows at once (transition tables): a producer's row
+-- whose own facility is another one, whose parent (robot, procedure) belongs to another facility,
+-- or that replaced a row of another facility fails the statement, so the load rolls back and
+-- is retried, and the retry's check refuses the row with its reason. Nothing is skipped silently.
+-- Arguments: primary key, 'own' when the table carries facility_id, parent table, its key, the
+-- referencing column ('' when none).
+CREATE OR REPLACE FUNCTION etl.refuse_rows_of_other_facilities() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
-    writer text := etl.producer_facility(NEW.src_key);
-    fields jsonb := to_jsonb(NEW);
-    row_key text := fields ->> TG_ARGV[0];
-    owner text;
+    pk text := TG_ARGV[0];
+    own boolean := TG_ARGV[1] = 'own';
+    parent text := TG_ARGV[2];
+    parent_pk text := TG_ARGV[3];
+    fk text := TG_ARGV[4];
+    producer constant text := $p$n.src_key LIKE '%/facility=%'$p$;
+    writer constant text := 'etl.producer_facility(n.src_key)';
+    refused boolean := false;
 BEGIN
-    owner := fields ->> 'facility_id';
-    IF (owner IS NULL OR owner = writer) AND TG_OP = 'UPDATE' THEN
-        owner := etl.owner_facility(TG_TABLE_NAME, row_key);
+    IF own THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n WHERE %s AND n.facility_id <> %s)',
+                       producer, writer) INTO refused;
     END IF;
-    IF (owner IS NULL OR owner = writer) AND TG_ARGV[1] <> '' THEN
-        owner := etl.owner_facility(TG_ARGV[1], fields ->> TG_ARGV[2]);
+    IF NOT refused AND parent <> '' THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n JOIN %I p ON p.%I = n.%I'
+                       ' WHERE %s AND p.facility_id <> %s)', parent, parent_pk, fk, producer, writer) INTO refused;
     END IF;
-    IF owner IS NOT NULL AND owner <> writer THEN
-        INSERT INTO etl.refused_rows (entity, row_key, src_key, facility, owner_facility)
-        VALUES (TG_TABLE_NAME, row_key, NEW.src_key, writer, owner);
-        RETURN NULL;
+    IF NOT refused AND TG_OP = 'UPDATE' THEN
+        IF own THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (%I)'
+                           ' WHERE %s AND o.facility_id <> %s)', pk, producer, writer) INTO refused;
+        ELSE
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (%I)'
+                           ' JOIN %I p ON p.%I = o.%I WHERE %s AND p.facility_id <> %s)',
+                           pk, parent, parent_pk, fk, producer, writer) INTO refused;
+        END IF;
     END IF;
-    RETURN NEW;
+    IF refused THEN  -- no key or value in the message: it reaches the server log
+        RAISE EXCEPTION 'a producer''s row belongs to another facility (%)', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NULL;
 END $$;
 
-DROP TRIGGER IF EXISTS keep_rows_with_their_facility ON surgical_robots;
-CREATE TRIGGER keep_rows_with_their_facility BEFORE INSERT OR UPDATE ON surgical_robots
-    FOR EACH ROW WHEN (NEW.src_key LIKE '%/facility=%')
-    EXECUTE FUNCTION etl.keep_rows_with_their_facility('robot_id', '', '');
-DROP TRIGGER IF EXISTS keep_rows_with_their_facility ON surgical_procedures;
-CREATE TRIGGER keep_rows_with_their_facility BEFORE INSERT OR UPDATE ON surgical_procedures
-    FOR EACH ROW WHEN (NEW.src_key LIKE '%/facility=%')
-    EXECUTE FUNCTION etl.keep_rows_with_their_facility('procedure_id', 'surgical_robots', 'robot_id');
-DROP TRIGGER IF EXISTS keep_rows_with_their_facility ON procedure_outcomes;
-CREATE TRIGGER keep_rows_with_their_facility BEFORE INSERT OR UPDATE ON procedure_outcomes
-    FOR EACH ROW WHEN (NEW.src_key LIKE '%/facility=%')
-    EXECUTE FUNCTION etl.keep_rows_with_their_facility('outcome_id', 'surgical_procedures', 'procedure_id');
-DROP TRIGGER IF EXISTS keep_rows_with_their_facility ON robot_maintenance_logs;
-CREATE TRIGGER keep_rows_with_their_facility BEFORE INSERT OR UPDATE ON robot_maintenance_logs
-    FOR EACH ROW WHEN (NEW.src_key LIKE '%/facility=%')
-    EXECUTE FUNCTION etl.keep_rows_with_their_facility('maintenance_id', 'surgical_robots', 'robot_id');
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES
+        ('surgical_robots', 'robot_id', 'own', '', '', ''),
+        ('surgical_procedures', 'procedure_id', 'own', 'surgical_robots', 'robot_id', 'robot_id'),
+        ('procedure_outcomes', 'outcome_id', '', 'surgical_procedures', 'procedure_id', 'procedure_id'),
+        ('robot_maintenance_logs', 'maintenance_id', '', 'surgical_robots', 'robot_id', 'robot_id')
+    ) AS v (tbl, pk, own, parent, parent_pk, fk) LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS refuse_rows_of_other_facilities_insert ON %I', t.tbl);
+        EXECUTE format('CREATE TRIGGER refuse_rows_of_other_facilities_insert AFTER INSERT ON %I'
+                       ' REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
+                       ' EXECUTE FUNCTION etl.refuse_rows_of_other_facilities(%L, %L, %L, %L, %L)',
+                       t.tbl, t.pk, t.own, t.parent, t.parent_pk, t.fk);
+        EXECUTE format('DROP TRIGGER IF EXISTS refuse_rows_of_other_facilities_update ON %I', t.tbl);
+        EXECUTE format('CREATE TRIGGER refuse_rows_of_other_facilities_update AFTER UPDATE ON %I'
+                       ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT'
+                       ' EXECUTE FUNCTION etl.refuse_rows_of_other_facilities(%L, %L, %L, %L, %L)',
+                       t.tbl, t.pk, t.own, t.parent, t.parent_pk, t.fk);
+    END LOOP;
+END $$;
 
 -- A producer's parked row leaves etl.parked_rows (to be loaded, or superseded) only for a
 -- parent of its own facility; otherwise it stays parked, visible in the reconciliation view.
 CREATE OR REPLACE FUNCTION etl.parked_row_stays_with_its_facility() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
-    owner text := etl.owner_facility(OLD.parent_entity, OLD.parent_key);
+    owner text;
 BEGIN
+    IF OLD.parent_entity = 'surgical_robots' THEN
+        SELECT facility_id INTO owner FROM surgical_robots WHERE robot_id = OLD.parent_key;
+    ELSIF OLD.parent_entity = 'surgical_procedures' THEN
+        SELECT facility_id INTO owner FROM surgical_procedures WHERE procedure_id = OLD.parent_key;
+    END IF;
     IF owner IS NOT NULL AND owner <> etl.producer_facility(OLD.src_key) THEN
         RETURN NULL;
     END IF;

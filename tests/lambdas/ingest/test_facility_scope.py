@@ -88,7 +88,8 @@ def test_a_producer_cannot_overwrite_or_attach_rows_of_another_facility(two_faci
     samples = ndjson([telemetry(1, robot_n=1, proc_n=1),   # 1: its own robot and procedure: loads
                       telemetry(2, robot_n=2, proc_n=2),   # 2: FAC-002's robot and procedure: refused
                       telemetry(3, robot_n=1, proc_n=2)])  # 3: FAC-002's procedure: refused
-    # WHEN it is ingested
+    # WHEN it is ingested (without a failure: had a refused row reached the database, its
+    # backstop would have failed the load)
     ingest(lake, {
         f"surgical_robots/{F1}/r.csv": robots,
         f"surgical_procedures/{F1}/p.csv": procedures,
@@ -110,8 +111,6 @@ def test_a_producer_cannot_overwrite_or_attach_rows_of_another_facility(two_faci
     assert lake.query("SELECT maintenance_id, robot_id FROM robot_maintenance_logs ORDER BY 1") == [
         ("MAINT-000001", "ROBOT-0001"), ("MAINT-000002", "ROBOT-0002")]
     assert lake.query("SELECT count(*) FROM etl.parked_rows") == [(0,)]
-    # (the ingest's check refused them, not the database's backstop)
-    assert lake.query("SELECT count(*) FROM etl.refused_rows") == [(0,)]
     # AND each refused row is in quarantine with its line and the reason
     assert rejects(lake, f"surgical_robots/{F1}/r.csv", "surgical_robots") == [
         (3, [REASON]), (4, [REASON])]
@@ -152,24 +151,43 @@ def test_a_parked_row_waits_for_a_parent_of_its_own_facility(two_facilities) -> 
         ("OUT-000009", "PROC-000009", f"procedure_outcomes/{F1}/early.csv")]
 
 
-def test_the_database_skips_and_records_a_write_the_check_could_not_see(two_facilities) -> None:
-    # GIVEN FAC-002's robot, and a write of it that bypasses the ingest's check (as a concurrent
-    # load whose check ran before the robot was committed would)
+def test_the_database_refuses_a_write_the_check_could_not_see(two_facilities) -> None:
+    # GIVEN FAC-002's rows, and writes of them that bypass the ingest's check (as a concurrent
+    # load whose check ran before FAC-002's rows were committed would)
+    f1_robots, f1_outcomes = f"surgical_robots/{F1}/r.csv", f"procedure_outcomes/{F1}/o.csv"
+    attempts = [
+        # FAC-002's robot and outcome taken over: relabelled FAC-001, re-pointed at FAC-001's procedure
+        ("UPDATE surgical_robots SET facility_id = 'FAC-001', src_key = %s WHERE robot_id = 'ROBOT-0002'", f1_robots),
+        ("UPDATE procedure_outcomes SET procedure_id = 'PROC-000001', src_key = %s WHERE outcome_id = 'OUT-000002'",
+         f"procedure_outcomes/{F1}/o.csv"),
+        # rows naming FAC-002 or its robot/procedure
+        ("UPDATE surgical_robots SET status = 'retired', src_key = %s WHERE robot_id = 'ROBOT-0002'", f1_robots),
+        ("UPDATE procedure_outcomes SET src_key = %s WHERE outcome_id = 'OUT-000002'", f1_outcomes),
+        ("INSERT INTO procedure_outcomes SELECT 'OUT-000009', procedure_id, success, complication_occurred,"
+         " complication_severity, blood_loss_ml, length_of_stay_days, readmitted_30d, conversion_to_open,"
+         " recorded_at, %s, now(), now() FROM procedure_outcomes WHERE outcome_id = 'OUT-000002'", f1_outcomes),
+        ("INSERT INTO robot_maintenance_logs SELECT 'MAINT-000009', 'ROBOT-0002', maintenance_type, started_at,"
+         " completed_at, technician_id, downtime_hours, parts_replaced, cost_usd, failure_mode, %s, now(), now()"
+         " FROM robot_maintenance_logs WHERE maintenance_id = 'MAINT-000002'", f"robot_maintenance_logs/{F1}/m.csv"),
+        ("INSERT INTO surgical_robots SELECT 'ROBOT-0009', serial_number, model, manufacturer, 'FAC-002',"
+         " facility_name, install_date, firmware_version, status, %s, now(), now() FROM surgical_robots"
+         " WHERE robot_id = 'ROBOT-0001'", f1_robots),
+    ]
     with psycopg.connect(two_facilities.db_url, autocommit=True) as conn:
-        # WHEN FAC-001's object updates and re-parents FAC-002's rows
-        updated = conn.execute(
-            "UPDATE surgical_robots SET facility_id = 'FAC-001', src_key = %s WHERE robot_id = 'ROBOT-0002'",
-            (f"surgical_robots/{F1}/r.csv",)).rowcount
-        conn.execute("UPDATE procedure_outcomes SET src_key = %s WHERE outcome_id = 'OUT-000002'",
-                     (f"procedure_outcomes/{F1}/o.csv",))
-        # THEN nothing changed, and both refusals are recorded with keys only
-        assert updated == 0
-        assert conn.execute("SELECT facility_id, src_key FROM surgical_robots WHERE robot_id = 'ROBOT-0002'"
-                            ).fetchall() == [("FAC-002", "surgical_robots/fleet.csv")]
-        assert conn.execute("SELECT entity, row_key, facility, owner_facility FROM etl.refused_rows ORDER BY 1"
-                            ).fetchall() == [("procedure_outcomes", "OUT-000002", "FAC-001", "FAC-002"),
-                                             ("surgical_robots", "ROBOT-0002", "FAC-001", "FAC-002")]
-        # AND a trusted key is never checked (the platform's own uploads may correct any facility)
+        for statement, src_key in attempts:
+            # WHEN FAC-001's object writes them THEN the statement fails, with no row content in
+            # the message, and nothing changes
+            with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+                conn.execute(statement, (src_key,))
+            assert "FAC-002" not in str(refused.value) and "ROBOT" not in str(refused.value)
+        assert conn.execute("SELECT robot_id, status, src_key FROM surgical_robots ORDER BY 1").fetchall() == [
+            ("ROBOT-0001", "active", "surgical_robots/fleet.csv"), ("ROBOT-0002", "active", "surgical_robots/fleet.csv")]
+        assert conn.execute("SELECT count(*) FROM robot_maintenance_logs").fetchall() == [(1,)]
+        assert conn.execute("SELECT outcome_id, procedure_id, src_key FROM procedure_outcomes").fetchall() == [
+            ("OUT-000002", "PROC-000002", "procedure_outcomes/o.csv")]
+        # AND a producer's write of its own rows passes, and a trusted key is never checked
+        assert conn.execute("UPDATE surgical_robots SET status = 'retired', src_key = %s WHERE robot_id = 'ROBOT-0001'",
+                            (f1_robots,)).rowcount == 1
         assert conn.execute("UPDATE surgical_robots SET status = 'retired', src_key = 'surgical_robots/fix.csv'"
                             " WHERE robot_id = 'ROBOT-0002'").rowcount == 1
 

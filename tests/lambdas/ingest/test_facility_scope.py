@@ -7,6 +7,8 @@ producer uploads under `<entity>/facility=FAC-001/`. Every expectation is writte
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 
@@ -53,6 +55,9 @@ def two_facilities(lake):
         "procedure_outcomes/o.csv": csv_file(OUTCOME_HEADER, [outcome(2, 2)]),
         "robot_maintenance_logs/m.csv": csv_file(MAINT_HEADER, [maintenance(2, robot_n=2)]),
     })
+    # S3's LastModified has one-second resolution and a tie goes to the greater key: the
+    # producer's uploads must be a second newer to win as updates
+    time.sleep(1.1)
     return lake
 
 

@@ -65,7 +65,7 @@ def object_refs(body: str) -> list[ObjectRef]:
     if payload.get("Event") == "s3:TestEvent" or "Records" not in payload:
         return []
     event = parse(event=payload, model=S3EventNotification)
-    return [ObjectRef(r.s3.bucket.name, unquote_plus(r.s3.object.key), r.s3.object.versionId)
+    return [ObjectRef(r.s3.bucket.name, unquote_plus(r.s3.object.key), r.s3.object.versionId, r.s3.object.eTag)
             for r in event.Records if r.eventName.startswith("ObjectCreated")]
 
 
@@ -75,13 +75,16 @@ def _emit(outcome: Outcome) -> None:
         "object_key": outcome.key, "entity": outcome.entity, "status": outcome.status,
         "rows_in": c.rows_in, "rows_loaded": c.rows_loaded, "rows_parked": c.rows_parked,
         "rows_rejected": c.rows_rejected, "reasons": outcome.reasons, "error": outcome.error,
+        "error_detail": outcome.detail, "unknown_columns": len(outcome.unknown_columns),
+        "parked_rows_refused": outcome.unpark_rejected,
     })
     if outcome.status == "skipped":
         metrics.add_metric(name="ObjectsSkipped", unit=MetricUnit.Count, value=1)
         return
     entity = outcome.entity or "unrouted"
     for name, value in (("RowsLoaded", c.rows_loaded), ("RowsParked", c.rows_parked),
-                        ("RowsRejected", c.rows_rejected)):
+                        ("RowsRejected", c.rows_rejected), ("UnknownColumns", len(outcome.unknown_columns)),
+                        ("ParkedRowsRefused", outcome.unpark_rejected)):
         metrics.add_metric(name=f"{entity}.{name}", unit=MetricUnit.Count, value=value)
     metrics.add_metric(name=f"Objects.{outcome.status}", unit=MetricUnit.Count, value=1)
 
@@ -94,16 +97,18 @@ def record_handler(record: SQSRecord) -> None:
     except (ValueError, ValidationError):
         logger.warning("message body is not an S3 notification", extra={"message_id": record.message_id})
         raise ObjectFailed("message body is not an S3 notification") from None
+    receives = int(record.attributes.approximate_receive_count or 1)
     for ref in refs:
         try:
-            outcome = process_object(deps, _connection(deps.config), ref)
+            outcome = process_object(deps, _connection(deps.config), ref, receives,
+                                     reconnect=lambda: _connection(deps.config))
         except Exception as exc:
             # The class name only: database and parser messages can quote row values.
             logger.warning("object failed, will be retried",
                            extra={"object_key": ref.key, "error": type(exc).__name__})
             metrics.add_metric(name="ObjectsFailed", unit=MetricUnit.Count, value=1)
             conn = _state.get("conn")
-            if isinstance(exc, psycopg.OperationalError) and conn is not None:
+            if isinstance(exc, psycopg.OperationalError) and conn is not None and not conn.closed:
                 conn.close()
             raise ObjectFailed(f"{ref.key}: {type(exc).__name__}") from None
         _emit(outcome)

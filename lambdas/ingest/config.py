@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 from lambdas.ingest.errors import ConfigurationError
 
-
 LIMIT_ENV_VARS = ("INGEST_MAX_OBJECT_BYTES", "INGEST_MAX_LINE_BYTES", "INGEST_MAX_QUARANTINE_BYTES")
 
 

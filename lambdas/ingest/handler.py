@@ -7,9 +7,7 @@ carry keys, counts and exception class names: never row content or PHI.
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 import psycopg
@@ -19,15 +17,13 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from lambdas.ingest.config import IngestConfig
 from lambdas.ingest.errors import ObjectFailed
-from lambdas.ingest.events import S3EventNotification
+from lambdas.ingest.events import object_refs
 from lambdas.ingest.pipeline import Deps, Outcome, process_object
-from lambdas.ingest.source import ObjectRef
 
 logger = Logger(service="ingest")
 metrics = Metrics(namespace="SurgicalLake", service="ingest")
@@ -57,16 +53,6 @@ def _connection(config: IngestConfig) -> psycopg.Connection:
         conn = psycopg.connect(config.db_conninfo(secret), autocommit=True)
         _state["conn"] = conn
     return conn
-
-
-def object_refs(body: str) -> list[ObjectRef]:
-    """Objects named by one SQS body; `s3:TestEvent` (sent when notifications are set up) names none."""
-    payload = json.loads(body)
-    if payload.get("Event") == "s3:TestEvent" or "Records" not in payload:
-        return []
-    event = parse(event=payload, model=S3EventNotification)
-    return [ObjectRef(r.s3.bucket.name, unquote_plus(r.s3.object.key), r.s3.object.versionId, r.s3.object.eTag)
-            for r in event.Records if r.eventName.startswith("ObjectCreated")]
 
 
 def _emit(outcome: Outcome) -> None:

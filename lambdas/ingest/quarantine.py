@@ -6,8 +6,8 @@ received so an operator sees the offending value. A line that could not be parse
 recorded by key, line and reason only (`row` null): its bytes may hold PHI in any shape. The
 file is spooled to disk past a few MB, so memory stays bounded, and at most `max_bytes` go
 to disk (/tmp is shared with the Parquet files): past that, rejects are only counted, and a
-last line `{"source_key", "line": null, "reasons": [...], "row": null, "omitted_rows": n}`
-says how many and why. A whole-object marker carries `"detail"` when there is one.
+last line `{"source_key", "line": null, "reasons": [...], "row": null, "omitted_rows": n,
+"omitted_reasons": {reason: rows}}` says how many and why. A whole-object marker carries `"detail"` when there is one.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class RejectSink:
             return None
         if self.omitted_rows:
             summary = {"source_key": self.source_key, "line": None, "reasons": sorted(self.omitted),
-                       "row": None, "omitted_rows": self.omitted_rows}
+                       "row": None, "omitted_rows": self.omitted_rows, "omitted_reasons": dict(self.omitted)}
             self._file.write(json.dumps(summary).encode("utf-8") + b"\n")
         self._file.seek(0)
         key = quarantine_key(self.entity.name if self.entity else "_unrouted", self.source_key)

@@ -32,6 +32,11 @@ _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d
 _HAS_OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 _INT32 = (-(2**31), 2**31 - 1)  # PostgreSQL `integer`, what an INT column is stored as
 _INT64 = (-(2**63), 2**63 - 1)
+_CALENDAR = {
+    DType.DATE: (pa.scalar(date(1, 1, 1), pa.date32()), pa.scalar(date(9999, 12, 31), pa.date32())),
+    DType.TIMESTAMP: (pa.scalar(datetime(1, 1, 1, tzinfo=UTC), arrow_type(DType.TIMESTAMP)),
+                      pa.scalar(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), arrow_type(DType.TIMESTAMP))),
+}
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
 
@@ -135,7 +140,22 @@ def _all_match(arr: pa.ChunkedArray, pattern: str) -> bool:
 
 
 def _coerce(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray, str]:
-    """(typed values, mask of present values that failed to parse, reason for those)."""
+    """(typed values, mask of present values that failed to parse, reason for those).
+
+    Dates and timestamps outside years 1-9999 (UTC) fail too: Arrow parses year 0, which no
+    Python, Parquet reader or JSON quarantine line can represent.
+    """
+    typed, failed, reason = _parse(arr, col)
+    if col.dtype in _CALENDAR:
+        low, high = _CALENDAR[col.dtype]
+        outside = _mask(pc.less(typed, low)) | _mask(pc.greater(typed, high))
+        if outside.any():
+            typed = pc.if_else(pa.array(outside), pa.scalar(None, typed.type), typed)
+            failed, reason = failed | outside, "bad_timestamp"
+    return typed, failed, reason
+
+
+def _parse(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray, str]:
     target = arrow_type(col.dtype)
     clean = np.zeros(len(arr), bool)
     if col.dtype is DType.STRING:

@@ -65,9 +65,10 @@ def _last_break(data: bytes) -> int:
 
     A CR as the very last byte is not yet a break: the next chunk may start with its LF.
     """
-    lf, cr = data.rfind(b"\n"), data.rfind(b"\r")
-    if cr > lf and cr == len(data) - 1:
-        cr = data.rfind(b"\r", 0, cr)
+    lf = data.rfind(b"\n")
+    cr = data.rfind(b"\r", lf + 1)  # only a CR after the last LF can be the last break
+    if cr == len(data) - 1:
+        cr = data.rfind(b"\r", lf + 1, cr)
     return max(lf, cr) + 1
 
 

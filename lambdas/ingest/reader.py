@@ -129,7 +129,11 @@ def line_blocks(chunks: Iterator[bytes], block_bytes: int = BLOCK_BYTES,
         if cut == 0:
             if len(data) > max_line:
                 yield _LONG_LINE
-                pending, size, skipping = [], 0, True
+                pending, size = [], 0
+                if data.endswith(b"\r"):  # the long line ended right here (CR, maybe CR LF)
+                    drop_lf = True
+                else:
+                    skipping = True
             else:
                 pending = [data]
             continue

@@ -223,3 +223,18 @@ def test_timestamps_that_leave_years_1_to_9999_in_utc_are_bad_timestamp():
     assert v.table.column("timestamp").to_pylist()[2:5] == [
         datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
         datetime(2262, 4, 12, tzinfo=UTC)]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(ending=st.sampled_from(["\n", "\r\n", "\r"]), chunk=st.integers(1, 400), long_at=st.integers(0, 4),
+       long_size=st.integers(1001, 3000))
+def test_over_long_lines_anywhere_cost_one_row_each_whatever_the_chunking(ending, chunk, long_at, long_size):
+    # GIVEN five lines, one of them longer than the 1000-byte limit, any line ending, chunks of any size
+    lines = [json.dumps(telemetry(i)) for i in range(5)]
+    lines[long_at] = json.dumps({**telemetry(long_at), "pad": "p" * long_size})
+    text = ending.join(lines) + ending
+    # WHEN read in blocks smaller than the long line
+    _, numbers, malformed, _ = _read(text.encode(), TELEMETRY, Format.NDJSON, 512, 1000, chunk=chunk)
+    # THEN exactly that line is malformed and every other keeps its number
+    assert malformed == [long_at + 1]
+    assert numbers == [n for n in range(1, 6) if n != long_at + 1]

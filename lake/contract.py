@@ -362,7 +362,7 @@ REASONS: dict[str, str] = {
     "bad_character": "text holding U+0000 (NUL), which PostgreSQL, Athena and Redshift cannot store",
     "inconsistent": "a row rule failed, e.g. an end before its start",
     "duplicate_key": "the primary key already appeared earlier in the same object",
-    "database_rule": "a parked row the database refused when its parent arrived, for a rule no other reason names",
+    "database_rule": "a parked row the table refused when its parent arrived, for a rule no other reason names",
 }
 
 # Whole-object reasons (the object is quarantined as one unit and recorded in the ledger).

@@ -1,4 +1,4 @@
-"""What `lake run`, `lake query`, `lake status`, `lake redrive` and `lake up` do (argparse lives in cli.py)."""
+"""What `lake run`, `query`, `status`, `redrive` and `up` do (argparse lives in cli.py)."""
 
 from __future__ import annotations
 

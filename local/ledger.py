@@ -68,7 +68,8 @@ def stale_processing(conn: Any, timeout_seconds: int) -> list[tuple[str, str | N
 def unknown_columns(conn: Any) -> list[tuple[str | None, str, int, datetime | None]]:
     """(entity, column name, objects naming it, latest) for names the contract lacks."""
     return conn.execute(
-        "SELECT entity, name, count(*), max(finished_at) FROM etl.ingest_ledger, unnest(unknown_columns) AS name"
+        "SELECT entity, name, count(*), max(finished_at)"
+        " FROM etl.ingest_ledger, unnest(unknown_columns) AS name"
         " GROUP BY entity, name ORDER BY entity NULLS LAST, name"
     ).fetchall()
 

@@ -169,7 +169,8 @@ class _Splitter:
         else:  # skip the record unread; the scan keeps its place (the state at the end of `data`)
             if self.skipping_from is None:
                 tail = flat[start:]
-                self.skipping_from = self._lines(scan.breaks, [start + len(tail) - len(tail.lstrip(_WHITESPACE))])[0]
+                first = start + len(tail) - len(tail.lstrip(_WHITESPACE))
+                self.skipping_from = int(self._lines(scan.breaks, [first])[0])
             self.state = scan.end_state
             start = len(data)
         lines = self._lines(scan.breaks, firsts)
@@ -197,7 +198,8 @@ class _Splitter:
             firsts.append(first)
 
 
-def record_blocks(chunks: Iterator[bytes], array: bool, block_bytes: int, max_record: int) -> Iterator[RecordBlock]:
+def record_blocks(chunks: Iterator[bytes], array: bool, block_bytes: int,
+                  max_record: int) -> Iterator[RecordBlock]:
     """Blocks of whole records from a JSON array (`array`) or a stream of concatenated values.
 
     `chunks` must start at the document (byte-order mark removed). Lines count LF, CRLF and

@@ -47,7 +47,8 @@ def claim(conn: psycopg.Connection, obj: SourceObject, entity: str | None, recei
         row = conn.execute(
             "INSERT INTO etl.ingest_ledger AS l (object_key, content_checksum, version_id, entity,"
             " src_modified, status, attempts, started_at)"
-            " VALUES (%(key)s, %(sum)s, %(version)s, %(entity)s, %(modified)s, 'processing', %(receives)s, now())"
+            " VALUES (%(key)s, %(sum)s, %(version)s, %(entity)s, %(modified)s, 'processing', %(receives)s,"
+            " now())"
             " ON CONFLICT (object_key, content_checksum) DO UPDATE"
             " SET attempts = greatest(l.attempts + 1, %(receives)s), status = 'processing', started_at = now(),"
             " finished_at = NULL"
@@ -84,7 +85,8 @@ def finished(conn: psycopg.Connection, obj: SourceObject) -> bool:
 
 
 def finish(conn: psycopg.Connection, obj: SourceObject, counts: Counts, error: str | None = None,
-           status: str | None = None, detail: str | None = None, unknown_columns: list[str] | None = None) -> None:
+           status: str | None = None, detail: str | None = None,
+           unknown_columns: list[str] | None = None) -> None:
     conn.execute(
         "UPDATE etl.ingest_ledger SET status = %s, rows_in = %s, rows_loaded = %s, rows_parked = %s,"
         " rows_rejected = %s, finished_at = now(), error = %s, error_detail = %s, unknown_columns = %s"

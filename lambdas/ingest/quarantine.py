@@ -7,7 +7,8 @@ recorded by key, line and reason only (`row` null): its bytes may hold PHI in an
 file is spooled to disk past a few MB, so memory stays bounded, and at most `max_bytes` go
 to disk (/tmp is shared with the Parquet files): past that, rejects are only counted, and a
 last line `{"source_key", "line": null, "reasons": [...], "row": null, "omitted_rows": n,
-"omitted_reasons": {reason: rows}}` says how many and why. A whole-object marker carries `"detail"` when there is one.
+"omitted_reasons": {reason: rows}}` says how many and why. A whole-object marker carries
+`"detail"` when there is one.
 """
 
 from __future__ import annotations

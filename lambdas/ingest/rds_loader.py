@@ -240,7 +240,8 @@ def unpark(conn: psycopg.Connection, rejected_by: str = "") -> tuple[int, int]:
     return moved_total, refused_total
 
 
-def _unpark_one_by_one(conn: psycopg.Connection, entity: Entity, fk: ForeignKey, rejected_by: str) -> tuple[int, int]:
+def _unpark_one_by_one(conn: psycopg.Connection, entity: Entity, fk: ForeignKey,
+                       rejected_by: str) -> tuple[int, int]:
     keys = [k for (k,) in conn.execute(sql.SQL(
         "SELECT row_key FROM etl.parked_rows p WHERE p.entity = %s AND EXISTS"
         " (SELECT 1 FROM {parent} x WHERE x.{pcol} = p.parent_key) ORDER BY row_key"
@@ -255,10 +256,10 @@ def _unpark_one_by_one(conn: psycopg.Connection, entity: Entity, fk: ForeignKey,
             reason, detail = refusal_reason(entity, exc)
             conn.execute(
                 "WITH r AS (DELETE FROM etl.parked_rows WHERE entity = %s AND row_key = %s RETURNING *)"
-                " INSERT INTO etl.parked_rejects (entity, row_key, parent_entity, parent_key, row_data, src_key,"
-                " src_modified, parked_at, reason, detail, rejected_by)"
-                " SELECT entity, row_key, parent_entity, parent_key, row_data, src_key, src_modified, parked_at,"
-                " %s, %s, %s FROM r",
+                " INSERT INTO etl.parked_rejects (entity, row_key, parent_entity, parent_key, row_data,"
+                " src_key, src_modified, parked_at, reason, detail, rejected_by)"
+                " SELECT entity, row_key, parent_entity, parent_key, row_data, src_key, src_modified,"
+                " parked_at, %s, %s, %s FROM r",
                 (entity.name, key, reason, detail, rejected_by),
             )
             refused += 1

@@ -316,7 +316,8 @@ def _json_attempts(entity: Entity) -> tuple[pajson.ParseOptions, ...]:
                  for b in ("error", "ignore"))
 
 
-def _read_ndjson(chunks: Iterator[bytes], entity: Entity, block_bytes: int, max_line: int) -> Iterator[RawBatch]:
+def _read_ndjson(chunks: Iterator[bytes], entity: Entity, block_bytes: int,
+                 max_line: int) -> Iterator[RawBatch]:
     attempts = _json_attempts(entity)
     first_line = 1
     for block in line_blocks(chunks, block_bytes, max_line):

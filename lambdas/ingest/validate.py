@@ -32,10 +32,11 @@ _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d
 _HAS_OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
 _INT32 = (-(2**31), 2**31 - 1)  # PostgreSQL `integer`, what an INT column is stored as
 _INT64 = (-(2**63), 2**63 - 1)
-_CALENDAR = {
+_LAST_MS = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+_CALENDAR = {  # years 1-9999: what Python, the JSON quarantine and Parquet readers all represent
     DType.DATE: (pa.scalar(date(1, 1, 1), pa.date32()), pa.scalar(date(9999, 12, 31), pa.date32())),
     DType.TIMESTAMP: (pa.scalar(datetime(1, 1, 1, tzinfo=UTC), arrow_type(DType.TIMESTAMP)),
-                      pa.scalar(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), arrow_type(DType.TIMESTAMP))),
+                      pa.scalar(_LAST_MS, arrow_type(DType.TIMESTAMP))),
 }
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
@@ -253,7 +254,8 @@ def validate(table: pa.Table, lines: np.ndarray, entity: Entity, seen: SeenKeys)
         for rule, mask in rules.items():
             reasons[rule] |= mask
         if col.dtype is DType.INT:  # out-of-range values are NULL before the 32-bit cast
-            typed = pc.if_else(pa.array(rules["out_of_range"]), pa.scalar(None, typed.type), typed).cast(pa.int32())
+            outside = pa.array(rules["out_of_range"])
+            typed = pc.if_else(outside, pa.scalar(None, typed.type), typed).cast(pa.int32())
         typed_cols[col.name] = typed
     for check in entity.row_checks:
         reasons[check.reason] |= _mask(pc.less(typed_cols[check.left], typed_cols[check.right]))

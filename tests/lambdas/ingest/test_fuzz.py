@@ -76,6 +76,18 @@ def _extreme(data: bytes, draw: st.DrawFn) -> bytes:
     return data[:start] + draw(st.sampled_from(EXTREME_VALUES)) + data[end:]
 
 
+def _deep(data: bytes, draw: st.DrawFn) -> bytes:
+    """A JSON value nested thousands of levels deep (Python's json raises RecursionError on it);
+    in a CSV, a field of brackets."""
+    spots = [m.end() for m in re.finditer(rb'": ?' if data.lstrip()[:1] in (b"{", b"[") else rb",", data)]
+    if not spots:
+        return data
+    pos = draw(st.sampled_from(spots))
+    depth = draw(st.sampled_from([1500, 5000]))
+    nested = draw(st.sampled_from([b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth]))
+    return data[:pos] + nested + data[pos:]
+
+
 def _line_endings(data: bytes, draw: st.DrawFn) -> bytes:
     return data.replace(b"\n", draw(st.sampled_from([b"\r\n", b"\r", b"\n\r", b"\r\r\n"])))
 
@@ -86,7 +98,7 @@ def _encoding(data: bytes, draw: st.DrawFn) -> bytes:
                        errors="replace")
 
 
-TEXT_DAMAGE = [_flip, _truncate, _insert, _extreme, _line_endings, _encoding]
+TEXT_DAMAGE = [_flip, _truncate, _insert, _extreme, _deep, _deep, _line_endings, _encoding]
 
 
 def _gzip_damage(data: bytes, draw: st.DrawFn) -> bytes:

@@ -6,6 +6,7 @@ says what each case is). Every object must end loaded, partial or rejected, neve
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -173,3 +174,23 @@ def test_every_case_folder_has_a_test():
     tested = {"02-mac-cr-line-endings", "04-header-case-optional-columns", "07-json-array-and-concatenated",
               "10-huge-integer", "12-sentinel-9999-offset", "13-gzip-zero-padding"}
     assert {p.name for p in Path(CASES).iterdir() if p.is_dir()} == tested
+
+
+def test_04_unknown_column_names_reach_the_ledger_and_the_metric_never_their_values(lake, capsys):
+    # GIVEN the Q1 maintenance file with two columns the contract lacks (values that could be PHI)
+    raw = (CASES / "04-header-case-optional-columns/input/robot_maintenance_logs/maintenance_2025-Q1.csv").read_text()
+    lines = raw.splitlines()
+    lines[0] += ",Ward, Patient Notes "
+    lines[1:] = [line + ",4 West,allergic to latex" for line in lines[1:]]
+    lake.ingest("surgical_robots/robots.csv", (CASES / "04-header-case-optional-columns/input/surgical_robots/"
+                                               "robots.csv").read_bytes())
+    capsys.readouterr()
+    # WHEN ingested
+    assert lake.ingest("robot_maintenance_logs/m.csv", "\n".join(lines) + "\n") == {"batchItemFailures": []}
+    # THEN the rows load, the ledger names the extra columns, the metric counts them, no value is anywhere
+    row = {r["object_key"]: r for r in lake.ledger()}["robot_maintenance_logs/m.csv"]
+    assert (row["status"], row["rows_loaded"], row["unknown_columns"]) == ("loaded", 3, ["Patient Notes", "Ward"])
+    out = capsys.readouterr().out
+    emf = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    assert [m["robot_maintenance_logs.UnknownColumns"] for m in emf] == [[2.0]]
+    assert "latex" not in out and "4 West" not in out

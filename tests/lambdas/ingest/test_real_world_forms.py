@@ -238,3 +238,11 @@ def test_over_long_lines_anywhere_cost_one_row_each_whatever_the_chunking(ending
     # THEN exactly that line is malformed and every other keeps its number
     assert malformed == [long_at + 1]
     assert numbers == [n for n in range(1, 6) if n != long_at + 1]
+
+
+def test_dates_arrow_parses_but_no_calendar_holds_are_bad_timestamp():
+    # GIVEN install dates of year 0 (Arrow parses it; Python, Parquet readers and JSON lines cannot hold it)
+    text = "\n".join([ROBOT_HEADER, robot(1).replace("2020-01-02", "0000-01-01"), robot(2)]) + "\n"
+    v = _checked(text.encode(), ROBOTS, Format.CSV)
+    assert [v.row_reasons(i) for i in range(2)] == [["bad_timestamp"], []]
+    assert v.table.column("install_date").to_pylist()[0] is None

@@ -63,6 +63,7 @@ def object_outcomes(
             "rows_parked": 0,
             "rows_rejected": 0,
             "unknown_columns": [],
+            "reason": None,  # the whole-object reason of a `rejected` object
         }
         if entry is not None and entry.identity in finished_before:
             row["status"] = "skipped"
@@ -74,9 +75,8 @@ def object_outcomes(
                 rows_parked=entry.rows_parked,
                 rows_rejected=entry.rows_rejected,
                 unknown_columns=list(entry.unknown_columns),
+                reason=entry.error if entry.status == "rejected" else None,
             )
-            if entry.status == "rejected" and entry.error:
-                row["reason"] = entry.error
         out.append(row)
     return out
 

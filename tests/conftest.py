@@ -52,3 +52,14 @@ def migrated_db(empty_db: str) -> str:
     with psycopg.connect(empty_db) as conn:
         apply_migrations(conn)
     return empty_db
+
+
+def allow_connections(server_url: str, db_url: str, allowed: bool) -> None:
+    """Stop or restart one database of the test server, as an outage would: refuse new
+    connections and, when stopping, cut the open ones."""
+    name = db_url.rsplit("/", 1)[1]
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                          " AND pid <> pg_backend_pid()", (name,))

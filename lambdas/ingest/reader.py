@@ -200,6 +200,21 @@ def _lines(block: memoryview, first_line: int, blank_is_empty: bool,
     return parts, numbers[long].tolist(), len(starts)
 
 
+def _numbered(chunks: Iterator[bytes], block_bytes: int, max_line: int, blank_is_empty: bool
+              ) -> Iterator[tuple[memoryview, list[_Lines], list[int]]]:
+    """(block, stretches of usable lines, numbers of lines over `max_line`) for the whole stream;
+    a line skipped unread while it grew past the limit comes as its own empty block."""
+    first_line = 1
+    for block in line_blocks(chunks, block_bytes, max_line):
+        if isinstance(block, _LongLine):
+            yield memoryview(b""), [], [first_line]
+            first_line += 1
+            continue
+        stretches, long, physical = _lines(block, first_line, blank_is_empty, max_line)
+        first_line += physical
+        yield block, stretches, long
+
+
 def _stream(view: memoryview) -> pa.BufferReader:
     """A zero-copy Arrow input stream over part of a block."""
     return pa.BufferReader(pa.py_buffer(view))
@@ -319,14 +334,7 @@ def _json_attempts(entity: Entity) -> tuple[pajson.ParseOptions, ...]:
 def _read_ndjson(chunks: Iterator[bytes], entity: Entity, block_bytes: int,
                  max_line: int) -> Iterator[RawBatch]:
     attempts = _json_attempts(entity)
-    first_line = 1
-    for block in line_blocks(chunks, block_bytes, max_line):
-        if isinstance(block, _LongLine):
-            yield _empty(entity, [first_line])
-            first_line += 1
-            continue
-        stretches, long, physical = _lines(block, first_line, blank_is_empty=True, max_line=max_line)
-        first_line += physical
+    for block, stretches, long in _numbered(chunks, block_bytes, max_line, blank_is_empty=True):
         for lines in stretches:
             yield from _ndjson_range(block, lines, 0, len(lines.starts), entity, attempts)
         if long:
@@ -480,17 +488,7 @@ def _csv_block(block: memoryview, lines: _Lines, names: list[str], entity: Entit
 def read_csv(chunks: Iterator[bytes], entity: Entity, block_bytes: int = BLOCK_BYTES,
              max_line: int = MAX_LINE_BYTES) -> Iterator[RawBatch]:
     head: Header | None = None
-    first_line = 1
-    for block in line_blocks(chunks, block_bytes, max_line):
-        if isinstance(block, _LongLine):
-            if head is None:
-                raise ObjectRejected("too_large", f"the header line is longer than {max_line} bytes "
-                                                  "(INGEST_MAX_LINE_BYTES)")
-            yield _empty(entity, [first_line])
-            first_line += 1
-            continue
-        stretches, long, physical = _lines(block, first_line, blank_is_empty=False, max_line=max_line)
-        first_line += physical
+    for block, stretches, long in _numbered(chunks, block_bytes, max_line, blank_is_empty=False):
         if head is None:
             if 1 in long:
                 raise ObjectRejected("too_large", f"the header line is longer than {max_line} bytes "
@@ -499,10 +497,9 @@ def read_csv(chunks: Iterator[bytes], entity: Entity, block_bytes: int = BLOCK_B
             if first is None or len(first.starts) == 0 or first.numbers[0] != 1:
                 raise ObjectRejected("empty_object")
             head = header(bytes(block[first.starts[0]:first.ends[0]]), entity)
-            stretches[0] = first.without_first()
-            batches = [_csv_block(block, lines, head.names, entity) for lines in stretches[:1]]
-            batches[0].unknown = set(head.unknown)  # reported with the first batch
-            yield from batches
+            batch = _csv_block(block, first.without_first(), head.names, entity)
+            batch.unknown = set(head.unknown)  # reported with the first batch
+            yield batch
             stretches = stretches[1:]
         for lines in stretches:
             yield _csv_block(block, lines, head.names, entity)

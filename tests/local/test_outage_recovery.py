@@ -16,19 +16,10 @@ from lake.cli import main
 from lambdas.ingest import handler, pipeline
 from local.commands import dlq_depth
 from local.workdir import Workdir
-from tests.conftest import TESTS_DIR
+from tests.conftest import TESTS_DIR, allow_connections
 
 pytestmark = pytest.mark.slow
 CASE = TESTS_DIR / "cases" / "02-mac-cr-line-endings" / "input"
-
-
-def _allow(server_url: str, db_url: str, allowed: bool) -> None:
-    name = db_url.rsplit("/", 1)[1]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
-        if not allowed:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-                          " AND pid <> pg_backend_pid()", (name,))
 
 
 def _new_process() -> None:
@@ -60,7 +51,7 @@ def test_a_lost_database_is_one_clear_error_and_redrive_recovers(tmp_path, empty
 
     def stop_mid_load(deps, conn, obj, uploaded, outcome):
         if obj.ref.key.startswith("robot_maintenance_logs/"):
-            _allow(postgres_server, empty_db, allowed=False)
+            allow_connections(postgres_server, empty_db, allowed=False)
         return real_load(deps, conn, obj, uploaded, outcome)
 
     monkeypatch.setattr(pipeline, "_load", stop_mid_load)
@@ -68,7 +59,7 @@ def test_a_lost_database_is_one_clear_error_and_redrive_recovers(tmp_path, empty
         # WHEN it runs
         code = main(["run", "--input", str(CASE), "--workdir", str(work), "--workers", "1"])
     finally:
-        _allow(postgres_server, empty_db, allowed=True)
+        allow_connections(postgres_server, empty_db, allowed=True)
         monkeypatch.setattr(pipeline, "_load", real_load)
     # THEN it ends with one clear message that says what to do, never a traceback
     err = capsys.readouterr().err

@@ -10,8 +10,6 @@ stale `processing` rows are visible, and no message of a finished object stays i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -21,6 +19,7 @@ from lambdas.ingest.events import object_refs
 from local import dlq
 from local.ledger import finished_identity, stale_processing
 from local.worker import QueueWorker
+from tests.conftest import allow_connections
 from tests.lambdas.ingest.conftest import REGION
 from tests.lambdas.ingest.samples import (
     PROC_HEADER,
@@ -44,18 +43,6 @@ AFTER_OUTAGE = ["surgical_procedures/p1.csv", "surgical_procedures/p2.csv", "pro
                 "procedure_telemetry/t2.ndjson"]
 
 
-@contextmanager
-def database_allowed(server_url: str, db_url: str, allowed: bool) -> Iterator[None]:
-    """Stop (or restart) a database: refuse new connections and cut the open ones."""
-    name = db_url.rsplit("/", 1)[1]
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
-        if not allowed:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-                          " AND pid <> pg_backend_pid()", (name,))
-    yield
-
-
 @pytest.fixture
 def outage(lake, postgres_server, monkeypatch):
     """The lake's queue with a DLQ after MAX_RECEIVES receives; every file uploaded in order, and
@@ -71,8 +58,7 @@ def outage(lake, postgres_server, monkeypatch):
 
     def load_then_stop(deps, conn, obj, uploaded, outcome):
         if obj.ref.key == "surgical_procedures/p1.csv":
-            with database_allowed(postgres_server, lake.db_url, allowed=False):
-                pass
+            allow_connections(postgres_server, lake.db_url, allowed=False)
         return real_load(deps, conn, obj, uploaded, outcome)
 
     monkeypatch.setattr(pipeline, "_load", load_then_stop)
@@ -83,8 +69,7 @@ def outage(lake, postgres_server, monkeypatch):
     try:
         yield worker, dlq_url
     finally:
-        with database_allowed(postgres_server, lake.db_url, allowed=True):
-            pass
+        allow_connections(postgres_server, lake.db_url, allowed=True)
 
 
 def _ledger(lake) -> dict[str, tuple]:
@@ -96,8 +81,7 @@ def test_after_an_outage_a_redrive_loads_everything_once_and_empties_the_dlq(lak
     # GIVEN the outage: every message after it used up its receives and sits in the DLQ
     assert dlq.depth(lake.sqs, dlq_url) == len(AFTER_OUTAGE)
     # WHEN the database is back
-    with database_allowed(postgres_server, lake.db_url, allowed=True):
-        pass
+    allow_connections(postgres_server, lake.db_url, allowed=True)
     # THEN what happened is visible: robots loaded, the load cut off mid-way is `processing` with no
     # attempt running any more (stale once older than the function timeout), the rest never got in
     assert _ledger(lake) == {"surgical_robots/r.csv": ("loaded", 1), "surgical_procedures/p1.csv": ("processing", 1)}
@@ -119,8 +103,7 @@ def test_after_an_outage_a_redrive_loads_everything_once_and_empties_the_dlq(lak
 
 def test_after_an_outage_a_re_upload_loads_and_the_dlq_drops_what_loaded(lake, postgres_server, outage):
     worker, dlq_url = outage
-    with database_allowed(postgres_server, lake.db_url, allowed=True):
-        pass
+    allow_connections(postgres_server, lake.db_url, allowed=True)
     # WHEN the same files are uploaded again (what a repeated `lake run` does) and processed
     for key in AFTER_OUTAGE[:3]:
         lake.put(key, FILES[key])

@@ -109,7 +109,7 @@ def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
                     data = data.lstrip(b"\0")
                     if not data:
                         break
-                    inflater, fed = zlib.decompressobj(16 + zlib.MAX_WBITS), False
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 fed = True
                 out = inflater.decompress(data, CHUNK_BYTES)
                 if out:

@@ -15,7 +15,6 @@ concatenated without separators (`json_records`); the shape is recognised from t
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import math
 from collections import Counter
@@ -373,6 +372,12 @@ def json_shape(head: bytes) -> str:
     return "document" if spans_lines or shares_line else "lines"
 
 
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    del first
+    yield from rest
+
+
 def read_json(chunks: Iterator[bytes], entity: Entity, block_bytes: int = BLOCK_BYTES,
               max_line: int = MAX_LINE_BYTES) -> Iterator[RawBatch]:
     """NDJSON, one JSON array of records or concatenated records, whichever the object holds."""
@@ -384,7 +389,8 @@ def read_json(chunks: Iterator[bytes], entity: Entity, block_bytes: int = BLOCK_
             break
     head = head.removeprefix(_BOM)
     shape = json_shape(head)
-    rest = itertools.chain([head], stream)
+    rest = _prepend(head, stream)
+    del head  # the first block is the reader's from now on: nothing here may keep 8 MB alive
     if shape == "lines":
         yield from _read_ndjson(rest, entity, block_bytes, max_line)
     else:

@@ -14,6 +14,7 @@ Usage:
     python -m bench.ingest                      # default sizes (a few minutes on 2 cores)
     python -m bench.ingest --telemetry-rows 200000 1000000 --rds-rows 100000 --repeat 3
     python -m bench.ingest --large-gb 1         # also one run on a ~1 GB telemetry object
+    python -m bench.ingest --shape array --skip-rds   # the same telemetry as one JSON array on one line
 """
 
 from __future__ import annotations
@@ -86,6 +87,29 @@ def write_procedures(path: Path, rows: int) -> None:
                       f"{('low', 'medium', 'high')[i % 3]},false,2025-03-03T08:00:00+01:00,"
                       f"2025-03-03T08:10:00Z,2025-03-03T10:00:00Z,completed\n")
         _settle(out)
+
+
+SHAPES = ("ndjson", "array", "concatenated")
+
+
+def reshape(path: Path, shape: str) -> int:
+    """Rewrite NDJSON in place as one JSON array on one line, or as records concatenated without
+    separators (Kinesis Data Firehose's default), streaming; returns the new size in bytes."""
+    if shape == "ndjson":
+        return path.stat().st_size
+    tmp = path.with_suffix(".reshaped")
+    with path.open("rb") as src, tmp.open("wb") as out:
+        out.write(b"[" if shape == "array" else b"")
+        first = True
+        for line in src:
+            record = line.rstrip(b"\r\n")
+            if record:
+                out.write(record if first or shape != "array" else b"," + record)
+                first = False
+        out.write(b"]" if shape == "array" else b"")
+        _settle(out)
+    tmp.replace(path)
+    return path.stat().st_size
 
 
 def _settle(out: IO) -> None:
@@ -265,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-rds-rows", type=int, default=20_000, help="rows for the row-by-row INSERT")
     parser.add_argument("--large-gb", type=float, default=0.0, help="also one run on a telemetry object this large")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    parser.add_argument("--shape", choices=SHAPES, default="ndjson",
+                        help="how the telemetry objects hold their records (default ndjson)")
     parser.add_argument("--skip-rds", action="store_true", help="telemetry only")
     parser.add_argument("--skip-telemetry", action="store_true", help="PostgreSQL only")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -280,19 +306,23 @@ def main(argv: list[str] | None = None) -> int:
             print("telemetry NDJSON -> validated Parquet (zstd, date/robot partitions)", flush=True)
         for rows in [] if args.skip_telemetry else sorted(set(args.telemetry_rows) | ({args.naive_telemetry_rows} - {0})):
             path = work / f"telemetry-{rows}.ndjson"
-            size_mb = write_telemetry(path, rows) / 1e6
+            write_telemetry(path, rows)
+            size_mb = reshape(path, args.shape) / 1e6
             if rows in args.telemetry_rows:
-                results.append(_measure("ingest: Arrow reader + pc validate + pq writer", "telemetry_ingest",
-                                        path, str(work), args.repeat, size_mb))
-            if rows == args.naive_telemetry_rows:
+                label = "ingest: Arrow reader + pc validate + pq writer" + (
+                    "" if args.shape == "ndjson" else f" ({args.shape})")
+                results.append(_measure(label, "telemetry_ingest", path, str(work), args.repeat, size_mb))
+            if rows == args.naive_telemetry_rows and args.shape == "ndjson":  # pandas reads NDJSON only
                 results.append(_measure("naive: pandas.read_json(lines=True) + to_parquet", "telemetry_pandas",
                                         path, str(work), args.repeat, size_mb))
             path.unlink()
         if args.large_gb:
             rows = int(args.large_gb * 1e9 / 285)
             path = work / "telemetry-large.ndjson"
-            size_mb = write_telemetry(path, rows) / 1e6
-            results.append(_measure("ingest: large object", "telemetry_ingest", path, str(work), 1, size_mb))
+            write_telemetry(path, rows)
+            size_mb = reshape(path, args.shape) / 1e6
+            results.append(_measure(f"ingest: large object ({args.shape})", "telemetry_ingest", path, str(work), 1,
+                                    size_mb))
             path.unlink()
         if not args.skip_rds:
             print("transactional load into PostgreSQL (surgical_procedures, with PHI)", flush=True)

@@ -42,6 +42,9 @@ INGEST_ENV_VARS = (
     "DB_PORT",
     "DB_NAME",
     "DATABASE_URL",  # local mode / tests: a libpq URL that replaces the secret + host lookup
+    "INGEST_MAX_OBJECT_BYTES",  # larger objects (or decompressed content) are rejected `too_large`
+    "INGEST_MAX_LINE_BYTES",  # a longer line / JSON record is a `malformed_row`
+    "INGEST_MAX_QUARANTINE_BYTES",  # reject lines spooled to /tmp per object before they are only counted
 )
 
 
@@ -102,6 +105,9 @@ class LakeConfig:
     ingest_batch_size: int
     ingest_max_batching_window_seconds: int
     ingest_reserved_concurrency: int
+    ingest_max_object_mb: int  # per object, compressed and decompressed (too_large beyond)
+    ingest_max_line_kb: int  # per line of CSV/NDJSON and per JSON record (malformed_row beyond)
+    ingest_quarantine_spool_mb: int  # reject lines spooled to /tmp per object (then only counted)
     rollup_schedule: str
     rds_instance_type: str
     rds_multi_az: bool
@@ -152,6 +158,14 @@ class LakeConfig:
     @property
     def db_secret_name(self) -> str:
         return f"{self.prefix}/rds-credentials"
+
+    def ingest_limits_env(self) -> dict[str, str]:
+        """The ingest's size limits as its environment variables (bytes), for the CDK app and local mode."""
+        return {
+            "INGEST_MAX_OBJECT_BYTES": str(self.ingest_max_object_mb << 20),
+            "INGEST_MAX_LINE_BYTES": str(self.ingest_max_line_kb << 10),
+            "INGEST_MAX_QUARANTINE_BYTES": str(self.ingest_quarantine_spool_mb << 20),
+        }
 
     def bucket_name(self, kind: str, account: str, region: str) -> str:
         """Globally unique bucket name for a logical kind (see BUCKET_KINDS)."""

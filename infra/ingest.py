@@ -127,6 +127,7 @@ class LakeIngest(Construct):
                 "POWERTOOLS_SERVICE_NAME": "ingest",
                 "POWERTOOLS_METRICS_NAMESPACE": "SurgicalLake",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **cfg.ingest_limits_env(),
             },
         )
         self.function.add_event_source(

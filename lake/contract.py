@@ -378,11 +378,17 @@ LINEAGE_COLUMNS: tuple[Column, ...] = (
 # --- rejection reasons (quarantine `reasons`) and the generator's defect kinds ---------------
 
 REASONS: dict[str, str] = {
-    "malformed_row": "an NDJSON line that is not a JSON object, or a CSV row with the wrong field count",
+    "malformed_row": (
+        "a JSON record that is not an object or does not parse, a CSV row with the wrong field count, "
+        "or a line (JSON record) longer than the configured line limit"
+    ),
     "missing_required": "a required field is absent or empty",
-    "bad_type": "a value that does not parse as the column's type",
-    "bad_timestamp": "a timestamp or date that is not ISO 8601",
-    "out_of_range": "a number outside the column's physical range",
+    "bad_type": "a value that does not parse as the column's type (e.g. an integer beyond 64 bits)",
+    "bad_timestamp": "a timestamp or date that is not ISO 8601, or outside years 1-9999 once in UTC",
+    "out_of_range": (
+        "a number outside the column's range (stored columns included, e.g. the age at procedure), "
+        "outside a 32-bit integer, or not finite"
+    ),
     "bad_enum": "a value outside the column's allowed set",
     "bad_pattern": "a string that does not match the column's pattern",
     "bad_character": "text holding U+0000 (NUL), which PostgreSQL, Athena and Redshift cannot store",
@@ -390,6 +396,7 @@ REASONS: dict[str, str] = {
     "duplicate_key": "the primary key already appeared earlier in the same object",
     "phi_in_free_text": "an MRN, SSN or date-of-birth shape in a non-PHI text column (the value is not copied)",
     "foreign_facility": "a producer's row that belongs to, or names a robot/procedure of, another facility",
+    "database_rule": "a parked row the table refused when its parent arrived, for a rule no other reason names",
 }
 
 # Whole-object reasons (the object is quarantined as one unit and recorded in the ledger).
@@ -398,8 +405,13 @@ OBJECT_REASONS: dict[str, str] = {
     "unknown_format": "the extension is not .csv/.json/.ndjson/.jsonl (optionally .gz)",
     "empty_object": "the object has no bytes or no data rows",
     "not_utf8": "the content does not decode as UTF-8 (after gunzip)",
-    "missing_columns": "a CSV header lacks required columns of the entity",
+    "missing_columns": "a CSV header lacks required columns of the entity (names match case-insensitively)",
     "bad_facility_prefix": "the key's facility= segment names no facility id (<entity>/facility=FAC-nnn/...)",
+    "duplicate_columns": "two CSV header cells name the same column once trimmed and lower-cased",
+    "bad_compression": "a .gz object that is not gzip, or whose stream is corrupt or truncated",
+    "too_large": "the object (or its decompressed content) exceeds the configured size limit",
+    "database_rule": "the database refused a row the contract accepted (a contract gap; never retried)",
+    "unreadable": "the content raised an error no other reason names (never retried; the class is recorded)",
 }
 
 # Defect kinds the generator injects -> the outcome ingest must give that row.

@@ -1,4 +1,5 @@
-"""Render the data contract as Markdown: `python -m lake.docs` prints the README's data-model tables.
+"""Render the data contract as Markdown: `python -m lake.docs` prints the README's data-model tables,
+`python -m lake.docs --reasons` the Ingest section's rejection reasons.
 
 The README embeds this output verbatim (tests/lake/test_docs.py fails when they drift apart),
 so the documentation can never disagree with `lake/contract.py`.
@@ -6,7 +7,9 @@ so the documentation can never disagree with `lake/contract.py`.
 
 from __future__ import annotations
 
-from lake.contract import ENTITIES, Column, DType, Entity, Privacy, Pseudonym
+import sys
+
+from lake.contract import ENTITIES, OBJECT_REASONS, REASONS, Column, DType, Entity, Privacy, Pseudonym
 
 _PSEUDONYM = {
     Pseudonym.HMAC: "HMAC-SHA256 → `{stored}`",
@@ -77,5 +80,14 @@ def render() -> str:
     return "\n\n".join(render_entity(entity) for entity in ENTITIES.values()) + "\n"
 
 
+def render_reasons() -> str:
+    """The row and whole-object rejection reasons, as two tables."""
+    lines = ["| row reason (quarantine `reasons`) | meaning |", "|---|---|"]
+    lines += [f"| `{name}` | {text} |" for name, text in REASONS.items()]
+    lines += ["", "| whole-object reason (ledger `error`) | meaning |", "|---|---|"]
+    lines += [f"| `{name}` | {text} |" for name, text in OBJECT_REASONS.items()]
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    print(render_reasons() if "--reasons" in sys.argv[1:] else render(), end="")

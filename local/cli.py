@@ -25,18 +25,34 @@ WORKERS_HELP = (
 
 
 def _friendly(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn local-mode errors into one clear line and exit status 2."""
+    """Turn local-mode errors, and a database that went away, into one clear message and exit status 2."""
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
+        import psycopg
+
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         try:
             return func(args)
         except LocalModeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except psycopg.OperationalError as exc:
+            print(lost_database_message(exc, getattr(args, "workdir", None)), file=sys.stderr)
+            return 2
 
     return wrapper
+
+
+def lost_database_message(exc: Exception, workdir: str | None) -> str:
+    """One clear message for a PostgreSQL that stopped answering (never a traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    where = f" --workdir {workdir}" if workdir else ""
+    return (
+        f"error: lost the connection to PostgreSQL ({lines[0] if lines else type(exc).__name__}).\n"
+        "Nothing is lost: what loaded is committed, what failed is recorded in the ledger or kept in the\n"
+        f"DLQ, and the workdir keeps its state. Once the database answers again: lake redrive{where}"
+    )
 
 
 @_friendly
@@ -45,6 +61,13 @@ def _run(args: argparse.Namespace) -> int:
 
     report = Path(args.report_json) if args.report_json else None
     return cmd_run(Workdir.at(args.workdir), Path(args.input), report, args.workers)
+
+
+@_friendly
+def _redrive(args: argparse.Namespace) -> int:
+    from local.commands import cmd_redrive
+
+    return cmd_redrive(Workdir.at(args.workdir), args.workers)
 
 
 @_friendly
@@ -162,10 +185,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
     query.set_defaults(func=_query)
 
+    redrive = subparsers.add_parser(
+        "redrive",
+        help="move the ingest DLQ's messages back to the queue and process them",
+        formatter_class=fmt,
+        description=(
+            "After an outage (the database or S3 away long enough for a message to use up its\n"
+            "receives), the failed objects' messages sit in the DLQ. This moves them back to the\n"
+            "ingest queue and processes them with the real handler: objects that loaded since (a\n"
+            "re-run) are skipped, the rest load. With `lake up` running on the workdir, only the\n"
+            "move happens and `lake up` processes them. In AWS: aws sqs start-message-move-task\n"
+            "--source-arn <DLQ arn> (README, Ingest). Exit status 1 when messages remain in the DLQ."
+        ),
+        epilog="example: lake redrive --workdir .lake",
+    )
+    redrive.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
+    redrive.add_argument("--workers", type=int, help=WORKERS_HELP)
+    redrive.set_defaults(func=_redrive)
+
     status = subparsers.add_parser(
         "status",
-        help="ledger totals, parked rows, DLQ depth, last runs of a workdir",
-        description="What the local lake holds: ledger totals, parked rows, DLQ depth and the last runs.",
+        help="ledger totals, rejections, stale attempts, unknown columns, parked rows, DLQ depth, last runs",
+        description=(
+            "What the local lake holds: ledger totals, objects rejected whole by reason, `processing`\n"
+            "rows older than the function timeout (stale), column names the contract lacks, parked\n"
+            "rows (and those refused when their parent came), DLQ depth and the last runs."
+        ),
+        formatter_class=fmt,
     )
     status.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
     status.set_defaults(func=_status)

@@ -1,4 +1,4 @@
-"""What `lake run`, `lake query`, `lake status` and `lake up` do (argparse lives in cli.py)."""
+"""What `lake run`, `query`, `status`, `redrive` and `up` do (argparse lives in cli.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,21 @@ from typing import Any
 import duckdb
 import psycopg
 
-from local import ledger
+from infra.config import load_config
+from local import dlq, ledger
 from local.console import Stages
 from local.database import redact
 from local.engine import analytics_connection, database_url
 from local.errors import InputError
-from local.pipeline import RunOutcome, input_files, run_pipeline
+from local.pipeline import (
+    RunOutcome,
+    default_workers,
+    drop_finished_dead_letters,
+    input_files,
+    process_queue,
+    run_pipeline,
+)
+from local.resources import LocalNames
 from local.rollup import run_local_rollup
 from local.spark import LazySpark
 from local.stack import LocalStack, running_stack_info
@@ -36,6 +45,10 @@ def print_run_summary(stages: Stages, report: dict[str, Any]) -> None:
     stages.say("objects: " + ", ".join(f"{n} {s}" for s, n in sorted(status_counts(report).items())))
     stages.say(render(["table", "rows"], sorted(report["tables"].items())))
     stages.say(f"parked rows: {report['parked']}   quarantined rows: {report['quarantined_rows']}")
+    unknown = sorted({(o["entity"] or "?", c) for o in report["objects"] for c in o.get("unknown_columns", [])})
+    if unknown:
+        stages.say("columns the contract does not know (names only; values are never read):\n"
+                   + render(["entity", "column"], unknown))
 
 
 def record_run(
@@ -74,9 +87,46 @@ def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None, workers
     failed = [o["key"] for o in outcome.report["objects"] if o["status"] == "failed"]
     if failed:
         stages.say(
-            f"{len(failed)} objects failed (see `lake status`; the DLQ keeps their messages): {failed[:5]}"
+            f"{len(failed)} objects failed on infrastructure (see `lake status`; the DLQ keeps their "
+            f"messages): {failed[:5]}\nretry them with: lake redrive --workdir {workdir.root}"
         )
         return 1
+    return 0
+
+
+def cmd_redrive(workdir: Workdir, workers: int | None = None) -> int:
+    """Move the DLQ's messages back to the ingest queue and process them (as in AWS:
+    `aws sqs start-message-move-task`); with `lake up` running, it processes them itself."""
+    info = running_stack_info(workdir)
+    if info:
+        import boto3
+
+        sqs = boto3.client("sqs", endpoint_url=info["endpoint"], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        names = LocalNames.from_config(load_config())
+        moved = dlq.redrive(sqs, sqs.get_queue_url(QueueName=names.dlq)["QueueUrl"],
+                            sqs.get_queue_url(QueueName=names.queue)["QueueUrl"])
+        print(f"moved {moved} messages from the DLQ to the ingest queue; the running `lake up` processes them")
+        return 0
+    stages = Stages()
+    with stages.stage("start local stack (moto + PostgreSQL)"):
+        stack = LocalStack(workdir, log=stages.say).start()
+    try:
+        moved = dlq.redrive(stack.sqs, stack.dlq_url, stack.queue_url)
+        stages.say(f"moved {moved} messages from the DLQ to the ingest queue")
+        if moved:
+            with stages.stage("ingest (SQS -> Lambda handler -> RDS / Parquet / quarantine)"):
+                stats = process_queue(stack, workers or default_workers(stack))
+                stages.say(f"    {stats.received} messages in {stats.batches} batches, {stats.retried} retried")
+            drop_finished_dead_letters(stack)
+        left = dlq.depth(stack.sqs, stack.dlq_url)
+    finally:
+        with stages.stage("stop local stack (state kept in workdir)"):
+            stack.stop()
+    if left:
+        stages.say(f"{left} messages are back in the DLQ: their objects still fail (see `lake status`)")
+        return 1
+    stages.say("the DLQ is empty (telemetry rollups refresh at the next `lake run` or under `lake up`)")
     return 0
 
 
@@ -111,13 +161,31 @@ def dlq_depth(workdir: Workdir) -> int:
 
 
 def cmd_status(workdir: Workdir) -> int:
+    timeout = load_config().ingest_lambda_timeout_seconds
     with database_url(workdir) as url, psycopg.connect(url) as conn:
         totals = ledger.ledger_totals(conn)
+        rejections = ledger.object_rejections(conn)
+        stale = ledger.stale_processing(conn, timeout)
+        unknown = ledger.unknown_columns(conn)
         parked = ledger.parked_summary(conn)
+        refused = ledger.parked_refusals(conn)
     print("ledger (etl.ingest_ledger):")
     print(render(["entity", "status", "objects", "rows_in", "loaded", "parked", "rejected"], totals))
+    if rejections:
+        print("\nobjects rejected whole, by reason:")
+        print(render(["reason", "objects"], sorted(rejections.items())))
+    if stale:
+        print(f"\nstale: `processing` for longer than the function timeout ({timeout} s); the attempt died,"
+              " the next delivery (a retry or `lake redrive`) claims it again:")
+        print(render(["object", "entity", "attempts", "started"], stale))
+    if unknown:
+        print("\ncolumns the contract does not know (names only; values are never read):")
+        print(render(["entity", "column", "objects", "latest"], unknown))
     print("\nparked rows waiting for a parent (etl.parked_rows):")
     print(render(["entity", "parent", "rows", "oldest"], parked))
+    if refused:
+        print("\nparked rows the database refused when their parent arrived (etl.parked_rejects):")
+        print(render(["entity", "reason", "rows", "latest"], refused))
     print(f"\nDLQ depth: {dlq_depth(workdir)}")
     running = running_stack_info(workdir)
     print(f"stack: {'running at ' + running['endpoint'] if running else 'stopped'}")

@@ -24,6 +24,9 @@ class LedgerEntry:
     first_seen_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = 0
+    error_detail: str | None = None
+    unknown_columns: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -41,7 +44,52 @@ def read_ledger(conn: Any) -> list[LedgerEntry]:
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM etl.ingest_ledger ORDER BY object_key, first_seen_at"
     ).fetchall()
-    return [LedgerEntry(*row) for row in rows]
+    out = []
+    for row in rows:
+        values = dict(zip(LedgerEntry.__dataclass_fields__, row, strict=True))
+        values["unknown_columns"] = tuple(values["unknown_columns"] or ())
+        out.append(LedgerEntry(**values))
+    return out
+
+
+def stale_processing(conn: Any, timeout_seconds: int) -> list[tuple[str, str | None, int, datetime]]:
+    """(key, entity, attempts, started_at) of `processing` rows older than the function's timeout.
+
+    No attempt can still be running: it died (a timeout, a lost database) and its message is
+    either being retried or in the DLQ. The next delivery claims the row again.
+    """
+    return conn.execute(
+        "SELECT object_key, entity, attempts, started_at FROM etl.ingest_ledger WHERE status = 'processing'"
+        " AND started_at < now() - make_interval(secs => %s) ORDER BY started_at",
+        (timeout_seconds,),
+    ).fetchall()
+
+
+def unknown_columns(conn: Any) -> list[tuple[str | None, str, int, datetime | None]]:
+    """(entity, column name, objects naming it, latest) for names the contract lacks."""
+    return conn.execute(
+        "SELECT entity, name, count(*), max(finished_at)"
+        " FROM etl.ingest_ledger, unnest(unknown_columns) AS name"
+        " GROUP BY entity, name ORDER BY entity NULLS LAST, name"
+    ).fetchall()
+
+
+def parked_refusals(conn: Any) -> list[tuple[str, str, int, datetime | None]]:
+    """(entity, reason, rows, latest) of parked rows the database refused when their parent came."""
+    return conn.execute(
+        "SELECT entity, reason, count(*), max(rejected_at) FROM etl.parked_rejects"
+        " GROUP BY entity, reason ORDER BY entity, reason"
+    ).fetchall()
+
+
+def finished_identity(conn: Any, key: str, etag: str | None, version_id: str | None) -> bool:
+    """Whether the object a notification names (key + ETag, or its version) has finished."""
+    row = conn.execute(
+        "SELECT 1 FROM etl.ingest_ledger WHERE object_key = %s AND status IN ('loaded', 'partial', 'rejected')"
+        " AND (content_checksum = %s OR (%s::text IS NOT NULL AND version_id = %s)) LIMIT 1",
+        (key, f"etag:{(etag or '').strip(chr(34))}", version_id, version_id),
+    ).fetchone()
+    return row is not None
 
 
 def ledger_totals(conn: Any) -> list[tuple[str | None, str, int, int, int, int, int]]:

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from lake.contract import LOAD_ORDER
-from local import ledger, run_report
+from local import dlq, ledger, run_report
 from local.bucket_mirror import md5_of
 from local.console import Stages, progress
 from local.errors import InputError
@@ -130,6 +130,13 @@ def process_queue(stack: LocalStack, workers: int = 1) -> WorkerStats:
         return drain_in_parallel(spec, workers, on_progress=show)
 
 
+def drop_finished_dead_letters(stack: LocalStack) -> int:
+    """Delete the DLQ messages whose objects the ledger shows finished (e.g. after a re-run)."""
+    with psycopg.connect(stack.db.url) as conn:
+        return dlq.drop_finished(stack.sqs, stack.dlq_url,
+                                 lambda key, etag, version: ledger.finished_identity(conn, key, etag, version))
+
+
 @dataclass
 class RunOutcome:
     report: dict[str, Any]
@@ -149,7 +156,9 @@ def collect_report(
     quarantine = run_report.quarantine_stats(stack.workdir.bucket_dir(stack.names.buckets["quarantine"]))
     lake = run_report.lake_counts(stack.workdir.bucket_dir(stack.names.buckets["processed"]))
     objects = run_report.object_outcomes(uploaded, before, after)
-    return run_report.build_report(objects, rds, lake, parked, quarantine.rows), quarantine
+    report = run_report.build_report(objects, rds, lake, parked, quarantine.rows)
+    report["dead_letters"] = dlq.depth(stack.sqs, stack.dlq_url)
+    return report, quarantine
 
 
 def run_pipeline(
@@ -168,6 +177,9 @@ def run_pipeline(
         with stages.stage("ingest (SQS -> Lambda handler -> RDS / Parquet / quarantine)"):
             stats = process_queue(stack, workers or default_workers(stack))
             stages.say(f"    {stats.received} messages in {stats.batches} batches, {stats.retried} retried")
+            dropped = drop_finished_dead_letters(stack)
+            if dropped:
+                stages.say(f"    {dropped} DLQ messages removed: their objects have loaded since")
         result = None
         if rollups:
             with stages.stage("Glue rollup job (Spark local mode)"):

@@ -62,6 +62,8 @@ def object_outcomes(
             "rows_loaded": 0,
             "rows_parked": 0,
             "rows_rejected": 0,
+            "unknown_columns": [],
+            "reason": None,  # the whole-object reason of a `rejected` object
         }
         if entry is not None and entry.identity in finished_before:
             row["status"] = "skipped"
@@ -72,6 +74,8 @@ def object_outcomes(
                 rows_loaded=entry.rows_loaded,
                 rows_parked=entry.rows_parked,
                 rows_rejected=entry.rows_rejected,
+                unknown_columns=list(entry.unknown_columns),
+                reason=entry.error if entry.status == "rejected" else None,
             )
         out.append(row)
     return out
@@ -102,6 +106,8 @@ class QuarantineStats:
 
 
 def quarantine_stats(quarantine_root: Path) -> QuarantineStats:
+    """Rows and reasons in the reject files; a file's last line may stand for `omitted_rows`
+    rejects that were only counted (past the quarantine spool limit)."""
     rows = 0
     reasons: Counter[str] = Counter()
     if quarantine_root.exists():
@@ -109,8 +115,13 @@ def quarantine_stats(quarantine_root: Path) -> QuarantineStats:
             with path.open() as fh:
                 for line in fh:
                     if line.strip():
-                        rows += 1
-                        reasons.update(set(json.loads(line).get("reasons") or ["unknown"]))
+                        record = json.loads(line)
+                        if "omitted_rows" in record:
+                            rows += record["omitted_rows"]
+                            reasons.update(record["omitted_reasons"])
+                        else:
+                            rows += 1
+                            reasons.update(set(record.get("reasons") or ["unknown"]))
     return QuarantineStats(rows, reasons)
 
 

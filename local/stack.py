@@ -187,6 +187,7 @@ class LocalStack:
             "POWERTOOLS_METRICS_NAMESPACE": "SurgicalLake",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("LAKE_HANDLER_LOG_LEVEL", "INFO"),
+            **self.cfg.ingest_limits_env(),
         }
 
     # --- state -------------------------------------------------------------------------------

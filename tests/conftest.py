@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -27,26 +28,34 @@ from local.postgres import EphemeralPostgres, server_url_from_env
 TESTS_DIR = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """URL of a maintenance database on a running PostgreSQL server (as its administrator).
+@contextmanager
+def throwaway_postgres() -> Iterator[EphemeralPostgres]:
+    """A running throwaway cluster (local/postgres.py), removed on exit.
 
     The cluster lives outside pytest's temp root: every pytest session (another checkout's, or
     an xdist worker starting late) resets that root to 0700, which would lock the server user
     out of a running cluster's files.
     """
-    existing = server_url_from_env()
-    if existing:
-        yield existing
-        return
     base = Path(tempfile.mkdtemp(prefix="surgical-lake-pg-"))
     pg = EphemeralPostgres(base / "cluster")
     pg.start()
     try:
-        yield pg.url()
+        yield pg
     finally:
         pg.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a maintenance database on a running PostgreSQL server (as its administrator):
+    DATABASE_URL's server, or a throwaway cluster."""
+    existing = server_url_from_env()
+    if existing:
+        yield existing
+        return
+    with throwaway_postgres() as pg:
+        yield pg.url()
 
 
 def create_roles(server_url: str) -> dict[str, str]:
@@ -92,3 +101,14 @@ def migrated_db(empty_db: str, role_passwords: dict[str, str]) -> str:
 def ingest_db(migrated_db: str, role_passwords: dict[str, str]) -> str:
     """The same database as `migrated_db`, as the ingest's role (what the ingest gets in AWS)."""
     return role_url(migrated_db, INGEST, role_passwords[INGEST.name])
+
+
+def allow_connections(server_url: str, db_url: str, allowed: bool) -> None:
+    """Stop or restart one database of the test server, as an outage would: refuse new
+    connections and, when stopping, cut the open ones."""
+    name = db_url.rsplit("/", 1)[1]
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                          " AND pid <> pg_backend_pid()", (name,))

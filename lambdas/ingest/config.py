@@ -8,11 +8,39 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from lambdas.ingest.errors import ConfigurationError
 from lambdas.rds_tls import tls_params
+
+LIMIT_ENV_VARS = ("INGEST_MAX_OBJECT_BYTES", "INGEST_MAX_LINE_BYTES", "INGEST_MAX_QUARANTINE_BYTES")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one object may cost (bytes). Defaults = cdk.json's, for tests without the env.
+
+    Set by `infra/config.py: LakeConfig.ingest_limits_env()`; the README's "Limits" says why
+    these values (measured peak memory, /tmp and time per GB).
+    """
+
+    max_object_bytes: int = 2048 << 20
+    max_line_bytes: int = 1024 << 10
+    max_quarantine_bytes: int = 512 << 20
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Limits:
+        values = {}
+        for name, attr in zip(LIMIT_ENV_VARS, ("max_object_bytes", "max_line_bytes", "max_quarantine_bytes"),
+                              strict=True):
+            raw = env.get(name)
+            if not raw:
+                continue
+            if not raw.isdigit() or int(raw) <= 0:
+                raise ConfigurationError(f"{name} must be a positive number of bytes")
+            values[attr] = int(raw)
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -26,6 +54,7 @@ class IngestConfig:
     db_port: int | None
     db_name: str | None
     database_url: str | None
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestConfig:
@@ -47,6 +76,7 @@ class IngestConfig:
             db_port=int(port) if port else None,
             db_name=env.get("DB_NAME") or None,
             database_url=env.get("DATABASE_URL") or None,
+            limits=Limits.from_env(env),
         )
 
     def db_conninfo(self, secret_string: str | None) -> str:

@@ -7,7 +7,13 @@ same code parses notifications from AWS and from local mode.
 
 from __future__ import annotations
 
+import json
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
+
+from lambdas.ingest.source import ObjectRef
 
 
 class S3Bucket(BaseModel):
@@ -32,3 +38,16 @@ class S3NotificationRecord(BaseModel):
 
 class S3EventNotification(BaseModel):
     Records: list[S3NotificationRecord]  # noqa: N815
+
+
+def object_refs(body: str) -> list[ObjectRef]:
+    """Objects named by one SQS body; `s3:TestEvent` (sent when notifications are set up) names none.
+
+    Raises ValueError (not JSON) or pydantic's ValidationError (not an S3 notification).
+    """
+    payload = json.loads(body)
+    if payload.get("Event") == "s3:TestEvent" or "Records" not in payload:
+        return []
+    event = parse(event=payload, model=S3EventNotification)
+    return [ObjectRef(r.s3.bucket.name, unquote_plus(r.s3.object.key), r.s3.object.versionId, r.s3.object.eTag)
+            for r in event.Records if r.eventName.startswith("ObjectCreated")]

@@ -7,9 +7,7 @@ carry keys, counts and exception class names: never row content or PHI.
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 import psycopg
@@ -19,15 +17,13 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from lambdas.ingest.config import IngestConfig
 from lambdas.ingest.errors import ObjectFailed
-from lambdas.ingest.events import S3EventNotification
+from lambdas.ingest.events import object_refs
 from lambdas.ingest.pipeline import Deps, Outcome, process_object
-from lambdas.ingest.source import ObjectRef
 
 logger = Logger(service="ingest")
 metrics = Metrics(namespace="SurgicalLake", service="ingest")
@@ -59,29 +55,22 @@ def _connection(config: IngestConfig) -> psycopg.Connection:
     return conn
 
 
-def object_refs(body: str) -> list[ObjectRef]:
-    """Objects named by one SQS body; `s3:TestEvent` (sent when notifications are set up) names none."""
-    payload = json.loads(body)
-    if payload.get("Event") == "s3:TestEvent" or "Records" not in payload:
-        return []
-    event = parse(event=payload, model=S3EventNotification)
-    return [ObjectRef(r.s3.bucket.name, unquote_plus(r.s3.object.key), r.s3.object.versionId)
-            for r in event.Records if r.eventName.startswith("ObjectCreated")]
-
-
 def _emit(outcome: Outcome) -> None:
     c = outcome.counts
     logger.info("object ingested", extra={
         "object_key": outcome.key, "entity": outcome.entity, "status": outcome.status,
         "rows_in": c.rows_in, "rows_loaded": c.rows_loaded, "rows_parked": c.rows_parked,
         "rows_rejected": c.rows_rejected, "reasons": outcome.reasons, "error": outcome.error,
+        "error_detail": outcome.detail, "unknown_columns": len(outcome.unknown_columns),
+        "parked_rows_refused": outcome.unpark_rejected,
     })
     if outcome.status == "skipped":
         metrics.add_metric(name="ObjectsSkipped", unit=MetricUnit.Count, value=1)
         return
     entity = outcome.entity or "unrouted"
     for name, value in (("RowsLoaded", c.rows_loaded), ("RowsParked", c.rows_parked),
-                        ("RowsRejected", c.rows_rejected)):
+                        ("RowsRejected", c.rows_rejected), ("UnknownColumns", len(outcome.unknown_columns)),
+                        ("ParkedRowsRefused", outcome.unpark_rejected)):
         metrics.add_metric(name=f"{entity}.{name}", unit=MetricUnit.Count, value=value)
     metrics.add_metric(name=f"Objects.{outcome.status}", unit=MetricUnit.Count, value=1)
 
@@ -94,16 +83,18 @@ def record_handler(record: SQSRecord) -> None:
     except (ValueError, ValidationError):
         logger.warning("message body is not an S3 notification", extra={"message_id": record.message_id})
         raise ObjectFailed("message body is not an S3 notification") from None
+    receives = int(record.attributes.approximate_receive_count or 1)
     for ref in refs:
         try:
-            outcome = process_object(deps, _connection(deps.config), ref)
+            outcome = process_object(deps, _connection(deps.config), ref, receives,
+                                     reconnect=lambda: _connection(deps.config))
         except Exception as exc:
             # The class name only: database and parser messages can quote row values.
             logger.warning("object failed, will be retried",
                            extra={"object_key": ref.key, "error": type(exc).__name__})
             metrics.add_metric(name="ObjectsFailed", unit=MetricUnit.Count, value=1)
             conn = _state.get("conn")
-            if isinstance(exc, psycopg.OperationalError) and conn is not None:
+            if isinstance(exc, psycopg.OperationalError) and conn is not None and not conn.closed:
                 conn.close()
             raise ObjectFailed(f"{ref.key}: {type(exc).__name__}") from None
         _emit(outcome)

@@ -1,10 +1,15 @@
 """`etl.ingest_ledger`: one row per object identity (key + content checksum).
 
 `claim` counts the attempt in its own short transaction, so a failed attempt still shows.
-`lock` then serializes every worker holding the same key (`pg_advisory_xact_lock`), and
-`finished` re-checks under the lock: two workers receiving the same object at once load it
-once; the second sees it finished and only increments `replays_skipped`. The final row is
-written by `finish` in the transaction that loads the rows, so they commit together.
+Attempts are at least SQS's receive count of the message, so attempts that could not reach
+the database (an outage) are counted by the first one that can. Any unfinished row can be
+claimed again: `processing` left by an attempt that died (a timeout, a lost connection) is
+taken over by the next delivery, and reported stale by `lake status` once it is older than
+the function's timeout. `lock` then serializes every worker holding the same key
+(`pg_advisory_xact_lock`), and `finished` re-checks under the lock: two workers receiving the
+same object at once load it once; the second sees it finished and only increments
+`replays_skipped`. The final row is written by `finish` in the transaction that loads the
+rows, so they commit together.
 """
 
 from __future__ import annotations
@@ -33,18 +38,24 @@ class Counts:
         return "rejected" if self.rows_rejected == self.rows_in else "partial"
 
 
-def claim(conn: psycopg.Connection, obj: SourceObject, entity: str | None) -> bool:
-    """Record an attempt; False when this identity already finished (a replay: counted, skipped)."""
+def claim(conn: psycopg.Connection, obj: SourceObject, entity: str | None, receive_count: int = 1) -> bool:
+    """Record an attempt; False when this identity already finished (a replay: counted, skipped).
+
+    `receive_count` is SQS's ApproximateReceiveCount of the message (1 when unknown).
+    """
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO etl.ingest_ledger AS l (object_key, content_checksum, version_id, entity,"
             " src_modified, status, attempts, started_at)"
-            " VALUES (%s, %s, %s, %s, %s, 'processing', 1, now())"
+            " VALUES (%(key)s, %(sum)s, %(version)s, %(entity)s, %(modified)s, 'processing', %(receives)s,"
+            " now())"
             " ON CONFLICT (object_key, content_checksum) DO UPDATE"
-            " SET attempts = l.attempts + 1, status = 'processing', started_at = now()"
+            " SET attempts = greatest(l.attempts + 1, %(receives)s), status = 'processing', started_at = now(),"
+            " finished_at = NULL"
             " WHERE l.status NOT IN ('loaded', 'partial', 'rejected')"
             " RETURNING attempts",
-            (obj.ref.key, obj.checksum, obj.version_id, entity, obj.last_modified),
+            {"key": obj.ref.key, "sum": obj.checksum, "version": obj.version_id, "entity": entity,
+             "modified": obj.last_modified, "receives": max(1, receive_count)},
         ).fetchone()
         if row is None:
             mark_replay(conn, obj)
@@ -74,18 +85,19 @@ def finished(conn: psycopg.Connection, obj: SourceObject) -> bool:
 
 
 def finish(conn: psycopg.Connection, obj: SourceObject, counts: Counts, error: str | None = None,
-           status: str | None = None) -> None:
+           status: str | None = None, detail: str | None = None,
+           unknown_columns: list[str] | None = None) -> None:
     conn.execute(
         "UPDATE etl.ingest_ledger SET status = %s, rows_in = %s, rows_loaded = %s, rows_parked = %s,"
-        " rows_rejected = %s, finished_at = now(), error = %s"
+        " rows_rejected = %s, finished_at = now(), error = %s, error_detail = %s, unknown_columns = %s"
         " WHERE object_key = %s AND content_checksum = %s",
         (status or counts.status, counts.rows_in, counts.rows_loaded, counts.rows_parked,
-         counts.rows_rejected, error, obj.ref.key, obj.checksum),
+         counts.rows_rejected, error, detail, unknown_columns or [], obj.ref.key, obj.checksum),
     )
 
 
 def fail(conn: psycopg.Connection, obj: SourceObject, error: str) -> None:
-    """Best effort, after the load rolled back: mark the attempt failed with the exception class."""
+    """After the load rolled back: mark the attempt failed with the exception class."""
     with conn.transaction():
         conn.execute(
             "UPDATE etl.ingest_ledger SET status = 'failed', error = %s, finished_at = %s"

@@ -8,13 +8,16 @@ Ordering, and why nothing partial survives a failure:
    under deterministic names: if the commit fails the retry overwrites them; files this attempt
    added are deleted on the way out. The ledger commit is the point of truth: a finished ledger
    row implies its files are complete, and a replay is skipped only after that.
+4. Whatever goes wrong inside the load is classified once (`errors.content_rejection`): content
+   errors end the object `rejected` with a whole-object reason (never retried); only
+   infrastructure errors propagate, after the attempt is recorded `failed`, so SQS retries.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,15 +27,18 @@ import pyarrow as pa
 
 from lake.contract import ENTITIES, Entity, Landing
 from lambdas.ingest import lake_writer, ledger, phi_screen, rds_loader, reader, routing, source
-from lambdas.ingest.config import IngestConfig
-from lambdas.ingest.errors import ObjectRejected
+from lambdas.ingest.config import IngestConfig, Limits
+from lambdas.ingest.errors import ObjectRejected, content_rejection
 from lambdas.ingest.facility_scope import FacilityScope, scope_for
 from lambdas.ingest.ledger import Counts
 from lambdas.ingest.prefetch import prefetch
 from lambdas.ingest.pseudonymize import pseudonymize
 from lambdas.ingest.quarantine import RejectSink
 from lambdas.ingest.seen_keys import SeenKeys
-from lambdas.ingest.validate import validate
+from lambdas.ingest.validate import check_stored, validate
+
+MAX_UNKNOWN_COLUMNS = 100  # names kept per object
+MAX_NAME_CHARS = 128  # a longer name is cut, with "…"
 
 
 def _prefer_jemalloc() -> None:
@@ -67,14 +73,33 @@ class Outcome:
     counts: Counts = field(default_factory=Counts)
     error: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    detail: str | None = None
+    unknown_columns: set[str] = field(default_factory=set)
+    unpark_rejected: int = 0
+
+
+def note_unknown(found: set[str], names: set[str]) -> None:
+    """Add column names the contract lacks, bounded in number and length (names, never values)."""
+    for name in sorted(names):
+        if len(found) >= MAX_UNKNOWN_COLUMNS:
+            return
+        found.add(name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS - 1] + "…")
 
 
 def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, sink: RejectSink,
-               counts: Counts, reasons: dict[str, int], scope: FacilityScope | None = None) -> Iterator[pa.Table]:
-    """Valid, pseudonymized rows of decompressed bytes, in batches; rejects go to the sink as they come."""
+               counts: Counts, reasons: dict[str, int], limits: Limits | None = None,
+               unknown: set[str] | None = None, scope: FacilityScope | None = None) -> Iterator[pa.Table]:
+    """Valid, pseudonymized rows of decompressed bytes, in batches; rejects go to the sink as they come.
+
+    Names of columns the contract lacks are added to `unknown`; with a `scope` (a producer's
+    object) rows of other facilities are refused.
+    """
     entity = route.entity
     seen = SeenKeys()
-    for raw in prefetch(reader.read(chunks, entity, route.format)):
+    max_line = (limits or Limits()).max_line_bytes
+    for raw in prefetch(reader.read(chunks, entity, route.format, max_line=max_line)):
+        if raw.unknown and unknown is not None:
+            note_unknown(unknown, raw.unknown)
         counts.rows_in += raw.table.num_rows + len(raw.malformed)
         if raw.malformed:
             sink.add_malformed(raw.malformed)
@@ -86,6 +111,7 @@ def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, s
         if scope is not None:  # a producer's object: rows of other facilities are refused
             scope.refuse(checked)
         stored = pseudonymize(checked.table, entity, hmac_key)
+        check_stored(checked, stored, entity)
         rejected = checked.rejected
         if rejected.any():
             sink.add_rows(checked.raw, stored, checked.lines, checked.reasons, rejected)
@@ -99,13 +125,14 @@ def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, s
 
 
 def load_rds(conn: psycopg.Connection, entity: Entity, src_key: str, src_modified: datetime,
-             batches: Iterator[pa.Table], counts: Counts) -> None:
+             batches: Iterator[pa.Table], counts: Counts) -> rds_loader.LoadResult:
     """Stage every batch through one COPY, then park/upsert/unpark (inside the caller's transaction)."""
     with rds_loader.staging(conn, entity, src_key, src_modified) as stager:
         for table in batches:
             stager.write(table)
-    result = rds_loader.load_staged(conn, entity)
+    result = rds_loader.load_staged(conn, entity, src_key)
     counts.rows_loaded, counts.rows_parked = result.loaded, result.parked
+    return result
 
 
 def _load_lake(deps: Deps, conn: psycopg.Connection, entity: Entity, obj: source.SourceObject,
@@ -139,14 +166,19 @@ def _load_lake(deps: Deps, conn: psycopg.Connection, entity: Entity, obj: source
 def _load(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, uploaded: list[str],
           outcome: Outcome) -> None:
     route = routing.route(obj.ref.key)
+    limits = deps.config.limits
+    source.check_size(obj, limits.max_object_bytes)
     counts = outcome.counts
     scope = scope_for(conn, obj.ref.key, route.entity)
-    sink = RejectSink(obj.ref.key, route.entity)
+    sink = RejectSink(obj.ref.key, route.entity, limits.max_quarantine_bytes)
     try:
-        chunks = source.decompressed_chunks(source.raw_chunks(deps.s3, obj.ref), route.gzip)
-        batches = valid_rows(chunks, route, deps.hmac_key, sink, counts, outcome.reasons, scope)
+        chunks = source.decompressed_chunks(source.raw_chunks(deps.s3, obj.ref), route.gzip,
+                                            limits.max_object_bytes)
+        batches = valid_rows(chunks, route, deps.hmac_key, sink, counts, outcome.reasons, limits,
+                             outcome.unknown_columns, scope)
         if route.entity.landing is Landing.RDS:
-            load_rds(conn, route.entity, obj.ref.key, obj.last_modified, batches, counts)
+            result = load_rds(conn, route.entity, obj.ref.key, obj.last_modified, batches, counts)
+            outcome.unpark_rejected = result.unpark_rejected
         else:
             outcome.error = _load_lake(deps, conn, route.entity, obj, batches, counts, uploaded)
         sink.upload(deps.s3, deps.config.quarantine_bucket)
@@ -157,23 +189,31 @@ def _load(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, upload
 
 
 def _reject_object(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, entity: Entity | None,
-                   reason: str, outcome: Outcome) -> None:
+                   rejection: ObjectRejected, outcome: Outcome) -> None:
     sink = RejectSink(obj.ref.key, entity)
     try:
-        sink.add_object(reason)
+        sink.add_object(rejection.reason, rejection.detail)
         sink.upload(deps.s3, deps.config.quarantine_bucket)
     finally:
         sink.close()
-    outcome.counts, outcome.status, outcome.error, outcome.reasons = Counts(), "rejected", reason, {reason: 1}
-    ledger.finish(conn, obj, outcome.counts, error=reason, status="rejected")
+    outcome.counts, outcome.status, outcome.reasons = Counts(), "rejected", {rejection.reason: 1}
+    outcome.error, outcome.detail, outcome.unpark_rejected = rejection.reason, rejection.detail, 0
+    ledger.finish(conn, obj, outcome.counts, error=rejection.reason, status="rejected", detail=rejection.detail,
+                  unknown_columns=sorted(outcome.unknown_columns))
 
 
-def process_object(deps: Deps, conn: psycopg.Connection, ref: source.ObjectRef) -> Outcome:
-    """Ingest one object version; raises on a transient failure (after recording it) so it is retried."""
+def process_object(deps: Deps, conn: psycopg.Connection, ref: source.ObjectRef, receive_count: int = 1,
+                   reconnect: Callable[[], psycopg.Connection] | None = None) -> Outcome:
+    """Ingest one object version: loaded, partial or rejected, whatever its bytes hold.
+
+    Raises only on infrastructure failures, after recording the attempt `failed` (on a
+    connection from `reconnect` when this one broke), so the message is retried.
+    `receive_count` is SQS's receive count of the message (the ledger's attempts follow it).
+    """
     name = routing.entity_name(ref.key)
     outcome = Outcome(ref.key, name, "skipped")
-    obj = source.describe(deps.s3, ref)
-    if not ledger.claim(conn, obj, name):
+    obj = source.describe(deps.s3, ref, deps.config.limits.max_object_bytes)
+    if not ledger.claim(conn, obj, name, receive_count):
         return outcome
     uploaded: list[str] = []
     try:
@@ -185,18 +225,22 @@ def process_object(deps: Deps, conn: psycopg.Connection, ref: source.ObjectRef) 
             try:
                 with conn.transaction():
                     _load(deps, conn, obj, uploaded, outcome)
-            except ObjectRejected as rejection:
+            except Exception as exc:
+                rejection = content_rejection(exc)
+                if rejection is None:
+                    raise
                 _delete_quietly(deps, uploaded)
                 uploaded.clear()
                 entity = ENTITIES.get(name) if name else None
-                _reject_object(deps, conn, obj, entity, rejection.reason, outcome)
+                _reject_object(deps, conn, obj, entity, rejection, outcome)
                 return outcome
             outcome.status = outcome.counts.status
-            ledger.finish(conn, obj, outcome.counts, error=outcome.error)
+            ledger.finish(conn, obj, outcome.counts, error=outcome.error,
+                          unknown_columns=sorted(outcome.unknown_columns))
         return outcome
     except Exception as exc:
         _delete_quietly(deps, uploaded)
-        _fail_quietly(conn, obj, type(exc).__name__)
+        _record_failure(conn, reconnect, obj, type(exc).__name__)
         raise
 
 
@@ -205,10 +249,17 @@ def _delete_quietly(deps: Deps, keys: list[str]) -> None:
         lake_writer.delete_objects(deps.s3, deps.config.processed_bucket, keys)
 
 
-def _fail_quietly(conn: psycopg.Connection, obj: source.SourceObject, error: str) -> None:
+def _record_failure(conn: psycopg.Connection, reconnect: Callable[[], psycopg.Connection] | None,
+                    obj: source.SourceObject, error: str) -> None:
+    """Best effort: mark the attempt failed, on a fresh connection when this one broke (when the
+    database is still away, the next attempt that reaches it counts this one through SQS's
+    receive count)."""
     try:
-        if not conn.closed:
-            ledger.fail(conn, obj, error)
+        if conn.closed or conn.broken:
+            if reconnect is None:
+                return
+            conn = reconnect()
+        ledger.fail(conn, obj, error)
     except psycopg.Error:
         pass
 

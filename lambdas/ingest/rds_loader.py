@@ -5,7 +5,10 @@ Everything here runs inside the caller's transaction (the one that also writes t
   `WHEN MATCHED AND ...`, so out-of-order or concurrent loads converge.
 - Parking: a row whose parent is missing goes to `etl.parked_rows` (already pseudonymized).
   After every load, parked rows whose parent now exists move into their table, in LOAD_ORDER
-  (robot -> procedure -> outcome, robot -> maintenance log), so one pass cascades.
+  (robot -> procedure -> outcome, robot -> maintenance log), so one pass cascades. Moving can
+  never abort the parent's load: when the database refuses a parked row (parked under an older
+  contract), the move is redone row by row under savepoints and each refused row goes to
+  `etl.parked_rejects` with its reason.
 - A global advisory lock serializes the park/upsert/unpark step of concurrent loads: without
   it a child could park after its parent's transaction looked for parked children, and wait
   forever. The expensive part (reading, validating, COPY) runs before the lock. The lock is
@@ -29,6 +32,7 @@ from pgpq import ArrowToPostgresBinaryEncoder
 from psycopg import sql
 
 from lake.contract import ENTITIES, LINEAGE_COLUMNS, LOAD_ORDER, Entity, ForeignKey, arrow_schema
+from lambdas.ingest.errors import DATABASE_CONTENT_ERRORS
 
 _PARKING_LOCK = 0x5A4C5041  # "surgical-lake parking"
 STAGE = "ingest_stage"
@@ -39,6 +43,7 @@ class LoadResult:
     loaded: int
     parked: int
     unparked: int
+    unpark_rejected: int = 0
 
 
 def _cols(entity: Entity) -> list[str]:
@@ -159,8 +164,11 @@ def _count(conn: psycopg.Connection, query: sql.Composed) -> int:
     return int(row[0]) if row else 0
 
 
-def load_staged(conn: psycopg.Connection, entity: Entity) -> LoadResult:
-    """Park orphans, upsert the rest (newer wins), then cascade-unpark; all in this transaction."""
+def load_staged(conn: psycopg.Connection, entity: Entity, src_key: str = "") -> LoadResult:
+    """Park orphans, upsert the rest (newer wins), then cascade-unpark; all in this transaction.
+
+    `src_key` (the object being loaded) is recorded on any parked row the unpark refuses.
+    """
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARKING_LOCK,))
     stage = sql.Identifier(STAGE)
     cols = sql.SQL(", ").join(map(sql.Identifier, _staged_cols(entity)))
@@ -191,31 +199,86 @@ def load_staged(conn: psycopg.Connection, entity: Entity) -> LoadResult:
     conn.execute(_merge(entity, sql.SQL("(SELECT {cols} FROM {stage} s{where})").format(
         cols=cols, stage=stage, where=where)))
     loaded = _count(conn, sql.SQL("SELECT count(*) FROM {}").format(stage)) - parked
-    return LoadResult(loaded=loaded, parked=parked, unparked=unpark(conn))
+    moved, refused = unpark(conn, rejected_by=src_key)
+    return LoadResult(loaded=loaded, parked=parked, unparked=moved, unpark_rejected=refused)
 
 
-def unpark(conn: psycopg.Connection) -> int:
+def _unpark_query(entity: Entity, fk: ForeignKey, one_row: bool) -> sql.Composed:
+    cols = _cols(entity)
+    source = sql.SQL(
+        "(SELECT {rcols}, m.src_key, m.src_modified FROM moved m,"
+        " jsonb_populate_record(NULL::{t}, m.row_data) r)"
+    ).format(rcols=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in cols),
+             t=sql.Identifier(entity.name))
+    return sql.SQL(
+        "WITH moved AS (DELETE FROM etl.parked_rows p WHERE p.entity = %s AND EXISTS"
+        " (SELECT 1 FROM {parent} x WHERE x.{pcol} = p.parent_key){one}"
+        " RETURNING row_data, src_key, src_modified) {merge}"
+    ).format(parent=sql.Identifier(fk.parent), pcol=sql.Identifier(fk.parent_column),
+             one=sql.SQL(" AND p.row_key = %s" if one_row else ""), merge=_merge(entity, source))
+
+
+def unpark(conn: psycopg.Connection, rejected_by: str = "") -> tuple[int, int]:
     """Move parked rows whose parent now exists into their tables, parents first.
 
-    Returns the rows written (a moved row older than the stored one is dropped, not counted).
+    Returns (rows written, rows refused). A moved row older than the stored one is dropped,
+    not counted. A row the database refuses goes to `etl.parked_rejects` with its reason.
     """
-    moved_total = 0
+    moved_total = refused_total = 0
     for name in LOAD_ORDER:
         entity = ENTITIES[name]
         fk = _parking_fk(entity)
         if fk is None:
             continue
-        cols = _cols(entity)
-        source = sql.SQL(
-            "(SELECT {rcols}, m.src_key, m.src_modified FROM moved m,"
-            " jsonb_populate_record(NULL::{t}, m.row_data) r)"
-        ).format(rcols=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in cols),
-                 t=sql.Identifier(entity.name))
-        query = sql.SQL(
-            "WITH moved AS (DELETE FROM etl.parked_rows p WHERE p.entity = %s AND EXISTS"
-            " (SELECT 1 FROM {parent} x WHERE x.{pcol} = p.parent_key)"
-            " RETURNING row_data, src_key, src_modified) {merge}"
-        ).format(parent=sql.Identifier(fk.parent), pcol=sql.Identifier(fk.parent_column),
-                 merge=_merge(entity, source))
-        moved_total += conn.execute(query, (name,)).rowcount
-    return moved_total
+        try:
+            with conn.transaction():
+                moved_total += conn.execute(_unpark_query(entity, fk, one_row=False), (name,)).rowcount
+        except DATABASE_CONTENT_ERRORS:
+            moved, refused = _unpark_one_by_one(conn, entity, fk, rejected_by)
+            moved_total += moved
+            refused_total += refused
+    return moved_total, refused_total
+
+
+def _unpark_one_by_one(conn: psycopg.Connection, entity: Entity, fk: ForeignKey,
+                       rejected_by: str) -> tuple[int, int]:
+    keys = [k for (k,) in conn.execute(sql.SQL(
+        "SELECT row_key FROM etl.parked_rows p WHERE p.entity = %s AND EXISTS"
+        " (SELECT 1 FROM {parent} x WHERE x.{pcol} = p.parent_key) ORDER BY row_key"
+    ).format(parent=sql.Identifier(fk.parent), pcol=sql.Identifier(fk.parent_column)), (entity.name,))]
+    query = _unpark_query(entity, fk, one_row=True)
+    moved = refused = 0
+    for key in keys:
+        try:
+            with conn.transaction():
+                moved += conn.execute(query, (entity.name, key)).rowcount
+        except DATABASE_CONTENT_ERRORS as exc:
+            reason, detail = refusal_reason(entity, exc)
+            conn.execute(
+                "WITH r AS (DELETE FROM etl.parked_rows WHERE entity = %s AND row_key = %s RETURNING *)"
+                " INSERT INTO etl.parked_rejects (entity, row_key, parent_entity, parent_key, row_data,"
+                " src_key, src_modified, parked_at, reason, detail, rejected_by)"
+                " SELECT entity, row_key, parent_entity, parent_key, row_data, src_key, src_modified,"
+                " parked_at, %s, %s, %s FROM r",
+                (entity.name, key, reason, detail, rejected_by),
+            )
+            refused += 1
+    return moved, refused
+
+
+def refusal_reason(entity: Entity, exc: psycopg.Error) -> tuple[str, str | None]:
+    """(row reason of `lake.contract.REASONS`, the constraint named) for a database refusal."""
+    constraint = exc.diag.constraint_name
+    if isinstance(exc, psycopg.errors.NotNullViolation):
+        return "missing_required", exc.diag.column_name
+    if isinstance(exc, psycopg.errors.CheckViolation):
+        for check in entity.row_checks:
+            if check.name == constraint:
+                return check.reason, constraint
+        for col in entity.stored_columns():
+            if constraint == f"{entity.name}_{col.name}_check":
+                reason = "bad_enum" if col.enum else "bad_pattern" if col.pattern else "out_of_range"
+                return reason, constraint
+    if isinstance(exc, psycopg.DataError):
+        return "bad_type", constraint
+    return "database_rule", constraint

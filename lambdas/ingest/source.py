@@ -24,6 +24,7 @@ class ObjectRef:
     bucket: str
     key: str
     version_id: str | None = None
+    etag: str | None = None  # as the notification names it (informational: identity comes from HEAD)
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,19 @@ def _get(s3: Any, ref: ObjectRef, **extra: Any) -> dict[str, Any]:
     return s3.get_object(**kwargs)
 
 
-def describe(s3: Any, ref: ObjectRef) -> SourceObject:
-    """Head the object (the version the event names) and derive its identity."""
+def describe(s3: Any, ref: ObjectRef, max_bytes: int) -> SourceObject:
+    """Head the object (the version the event names) and derive its identity.
+
+    An object over `max_bytes` keeps its ETag as identity (it is rejected unread, so its
+    bytes are not hashed either).
+    """
     kwargs: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
     if ref.version_id and ref.version_id != "null":
         kwargs["VersionId"] = ref.version_id
     head = s3.head_object(**kwargs)
     etag = head["ETag"].strip('"')
-    if "-" in etag:  # multipart: the ETag depends on part sizes, hash the content instead
+    if "-" in etag and int(head["ContentLength"]) <= max_bytes:
+        # multipart: the ETag depends on part sizes, hash the content instead
         digest = hashlib.sha256()
         for chunk in raw_chunks(s3, ref):
             digest.update(chunk)
@@ -68,30 +74,55 @@ def raw_chunks(s3: Any, ref: ObjectRef) -> Iterator[bytes]:
         body.close()
 
 
-def decompressed_chunks(chunks: Iterator[bytes], gzip: bool) -> Iterator[bytes]:
-    """Gunzip on the fly (multi-member aware); a corrupt stream rejects the object as not_utf8."""
-    if not gzip:
-        yield from chunks
-        return
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+def check_size(obj: SourceObject, max_bytes: int) -> None:
+    """Reject an object over the limit before reading a byte of it."""
+    if obj.size > max_bytes:
+        raise ObjectRejected("too_large", f"{obj.size} bytes; the limit is {max_bytes} bytes "
+                                          "(INGEST_MAX_OBJECT_BYTES, cdk.json ingest_max_object_mb)")
+
+
+def decompressed_chunks(chunks: Iterator[bytes], gzip: bool, max_bytes: int | None = None) -> Iterator[bytes]:
+    """The object's content, gunzipped when `gzip`; `too_large` once it passes `max_bytes`.
+
+    The limit also applies after decompression, so a small gzip bomb is stopped early.
+    """
+    total = 0
+    for chunk in _gunzip(chunks) if gzip else chunks:
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            raise ObjectRejected("too_large", f"more than {max_bytes} bytes once decompressed "
+                                              "(INGEST_MAX_OBJECT_BYTES, cdk.json ingest_max_object_mb)")
+        yield chunk
+
+
+def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Gunzip as gzip(1) and Python's gzip module read it: every member in turn, zero bytes
+    between or after members ignored (tape-block padding). Not gzip, corrupt (CRC, length) or
+    truncated: `bad_compression`."""
+    inflater: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
     fed = False
     try:
         for chunk in chunks:
             data = chunk
             while data:
+                if inflater is None:  # between members: padding, then maybe another member
+                    data = data.lstrip(b"\0")
+                    if not data:
+                        break
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 fed = True
                 out = inflater.decompress(data, CHUNK_BYTES)
                 if out:
                     yield out
                 data = inflater.unconsumed_tail
-                if inflater.eof:  # next gzip member
+                if inflater.eof:
                     data = inflater.unused_data + data
-                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    fed = False
-        tail = inflater.flush()
-        if tail:
-            yield tail
-    except zlib.error as exc:
-        raise ObjectRejected("not_utf8") from exc
-    if fed and not inflater.eof:  # truncated stream
-        raise ObjectRejected("not_utf8")
+                    inflater = None
+        if inflater is not None:
+            tail = inflater.flush()
+            if tail:
+                yield tail
+            if fed and not inflater.eof:
+                raise ObjectRejected("bad_compression", "the gzip stream ends before its last member does")
+    except zlib.error:
+        raise ObjectRejected("bad_compression", "the content is not a valid gzip stream") from None

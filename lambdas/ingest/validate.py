@@ -4,6 +4,13 @@ Each column is coerced to its contract type; every rule yields a boolean mask pe
 row can carry several reasons. Timestamps are ISO 8601; offsets are normalized to UTC and
 naive values are UTC. Duplicate primary keys within one object: the first occurrence wins,
 later ones are `duplicate_key` (tracked across batches by `seen_keys.SeenKeys`).
+
+Whatever a value holds, it ends typed or NULL with a reason, never as an exception: integers
+beyond 64 bits are `bad_type`, numbers beyond the column's range (an INT column is a 32-bit
+`integer` in PostgreSQL) or not finite are `out_of_range`, timestamps that leave years
+1-9999 once in UTC are `bad_timestamp`. `check_stored` applies the rules of the columns
+pseudonymization derives (the birth year's range), so every rule the database enforces is
+checked before staging.
 """
 
 from __future__ import annotations
@@ -23,6 +30,14 @@ _INTEGER = r"^[+-]?\d+$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$"
 _HAS_OFFSET = r"(Z|z|[+-]\d{2}(:?\d{2})?)$"
+_INT32 = (-(2**31), 2**31 - 1)  # PostgreSQL `integer`, what an INT column is stored as
+_INT64 = (-(2**63), 2**63 - 1)
+_LAST_MS = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+_CALENDAR = {  # years 1-9999: what Python, the JSON quarantine and Parquet readers all represent
+    DType.DATE: (pa.scalar(date(1, 1, 1), pa.date32()), pa.scalar(date(9999, 12, 31), pa.date32())),
+    DType.TIMESTAMP: (pa.scalar(datetime(1, 1, 1, tzinfo=UTC), arrow_type(DType.TIMESTAMP)),
+                      pa.scalar(_LAST_MS, arrow_type(DType.TIMESTAMP))),
+}
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
 
@@ -88,10 +103,17 @@ def _parse_each(strings: pa.ChunkedArray, ok: np.ndarray, parse, target: pa.Data
             try:
                 out.append(parse(value))
                 continue
-            except ValueError:
+            except (ValueError, OverflowError):  # e.g. 9999-12-31T23:59:59-05:00 leaves the calendar
                 pass
         out.append(None)
     return pa.array(out, target)
+
+
+def _int64(value: str) -> int:
+    number = int(value)
+    if not _INT64[0] <= number <= _INT64[1]:
+        raise ValueError("beyond 64 bits")
+    return number
 
 
 def _iso_ts(value: str) -> datetime:
@@ -119,7 +141,22 @@ def _all_match(arr: pa.ChunkedArray, pattern: str) -> bool:
 
 
 def _coerce(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray, str]:
-    """(typed values, mask of present values that failed to parse, reason for those)."""
+    """(typed values, mask of present values that failed to parse, reason for those).
+
+    Dates and timestamps outside years 1-9999 (UTC) fail too: Arrow parses year 0, which no
+    Python, Parquet reader or JSON quarantine line can represent.
+    """
+    typed, failed, reason = _parse(arr, col)
+    if col.dtype in _CALENDAR:
+        low, high = _CALENDAR[col.dtype]
+        outside = _mask(pc.less(typed, low)) | _mask(pc.greater(typed, high))
+        if outside.any():
+            typed = pc.if_else(pa.array(outside), pa.scalar(None, typed.type), typed)
+            failed, reason = failed | outside, "bad_timestamp"
+    return typed, failed, reason
+
+
+def _parse(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray, str]:
     target = arrow_type(col.dtype)
     clean = np.zeros(len(arr), bool)
     if col.dtype is DType.STRING:
@@ -134,8 +171,12 @@ def _coerce(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Arr
     if col.dtype in (DType.FLOAT, DType.INT):
         ok = _mask(pc.match_substring_regex(strings, _NUMBER if col.dtype is DType.FLOAT else _INTEGER))
         valid = pc.if_else(pa.array(ok), strings, pa.scalar(None, pa.string()))
-        typed = valid.cast(pa.float64() if col.dtype is DType.FLOAT else pa.int64())
-        return typed, present & ~ok, "bad_type"
+        target_type = pa.float64() if col.dtype is DType.FLOAT else pa.int64()
+        try:
+            typed = valid.cast(target_type)
+        except pa.ArrowInvalid:  # an integer beyond 64 bits (a uint64 "missing" sentinel)
+            typed = _parse_each(strings, ok, float if col.dtype is DType.FLOAT else _int64, target_type)
+        return typed, present & ~_mask(pc.is_valid(typed)), "bad_type"
     if col.dtype is DType.BOOL:
         lowered = pc.utf8_lower(strings)
         is_true, is_false = _mask(pc.is_in(lowered, pa.array(_TRUE))), _mask(pc.is_in(lowered, pa.array(_FALSE)))
@@ -161,6 +202,43 @@ def _coerce(arr: pa.ChunkedArray, col: Column) -> tuple[pa.ChunkedArray | pa.Arr
     return typed, present & ~_mask(pc.is_valid(typed)), "bad_timestamp"
 
 
+def _bounds(col: Column) -> tuple[float | None, float | None]:
+    """The column's range; an INT column also fits PostgreSQL's 32-bit `integer`."""
+    low, high = col.min, col.max
+    if col.dtype is DType.INT:
+        low = _INT32[0] if low is None else max(low, _INT32[0])
+        high = _INT32[1] if high is None else min(high, _INT32[1])
+    return low, high
+
+
+def _column_rules(typed: pa.Array | pa.ChunkedArray, col: Column, failed: np.ndarray) -> dict[str, np.ndarray]:
+    """Reason -> rows of one typed column that break the column's rules (values that failed to
+    parse are `failed`: not also missing)."""
+    n = len(typed)
+    out: dict[str, np.ndarray] = {}
+    present = _mask(pc.is_valid(typed))
+    if not col.nullable:
+        out["missing_required"] = ~present & ~failed
+    low, high = _bounds(col)
+    if low is not None or high is not None or col.dtype is DType.FLOAT:
+        bad = np.zeros(n, dtype=bool)
+        if low is not None:
+            bad |= _mask(pc.less(typed, low))
+        if high is not None:
+            bad |= _mask(pc.greater(typed, high))
+        if col.dtype is DType.FLOAT:  # NaN compares false; without a range, infinity is still no number
+            bad |= _mask(pc.is_nan(typed)) if low is not None or high is not None \
+                else present & ~_mask(pc.is_finite(typed))
+        out["out_of_range"] = bad
+    if col.enum is not None:
+        out["bad_enum"] = present & ~_mask(pc.is_in(typed, pa.array(col.enum)))
+    if col.dtype is DType.STRING:
+        out["bad_character"] = _holds_nul(typed)
+    if col.pattern is not None:
+        out["bad_pattern"] = present & ~_mask(pc.match_substring_regex(typed, f"^(?:{col.pattern})$"))
+    return out
+
+
 def validate(table: pa.Table, lines: np.ndarray, entity: Entity, seen: SeenKeys) -> Validated:
     """Apply every contract rule to one batch; returns typed values and the reasons per row."""
     n = table.num_rows
@@ -169,30 +247,15 @@ def validate(table: pa.Table, lines: np.ndarray, entity: Entity, seen: SeenKeys)
         "bad_character", "inconsistent", "duplicate_key")}
     typed_cols: dict[str, pa.Array | pa.ChunkedArray] = {}
     for col in entity.columns:
-        arr = table.column(col.name)
-        typed, failed, reason = _coerce(arr, col)
+        typed, failed, reason = _coerce(table.column(col.name), col)
         if failed.any():
             reasons[reason] |= failed
-        present = _mask(pc.is_valid(typed))
-        if not col.nullable:
-            reasons["missing_required"] |= ~present & ~failed
-        if col.min is not None or col.max is not None:
-            low = pc.less(typed, col.min) if col.min is not None else pa.nulls(n, pa.bool_())
-            high = pc.greater(typed, col.max) if col.max is not None else pa.nulls(n, pa.bool_())
-            bad = _mask(low) | _mask(high)
-            if col.dtype is DType.FLOAT:
-                bad |= _mask(pc.is_nan(typed))
-            reasons["out_of_range"] |= bad
-        else:
-            bad = np.zeros(n, dtype=bool)
-        if col.enum is not None:
-            reasons["bad_enum"] |= present & ~_mask(pc.is_in(typed, pa.array(col.enum)))
-        if col.dtype is DType.STRING:
-            reasons["bad_character"] |= _holds_nul(typed)
-        if col.pattern is not None:
-            reasons["bad_pattern"] |= present & ~_mask(pc.match_substring_regex(typed, f"^(?:{col.pattern})$"))
-        if col.dtype is DType.INT:
-            typed = pc.if_else(pa.array(bad), pa.scalar(None, typed.type), typed).cast(pa.int32())
+        rules = _column_rules(typed, col, failed)
+        for rule, mask in rules.items():
+            reasons[rule] |= mask
+        if col.dtype is DType.INT:  # out-of-range values are NULL before the 32-bit cast
+            outside = pa.array(rules["out_of_range"])
+            typed = pc.if_else(outside, pa.scalar(None, typed.type), typed).cast(pa.int32())
         typed_cols[col.name] = typed
     for check in entity.row_checks:
         reasons[check.reason] |= _mask(pc.less(typed_cols[check.left], typed_cols[check.right]))
@@ -203,3 +266,19 @@ def validate(table: pa.Table, lines: np.ndarray, entity: Entity, seen: SeenKeys)
     typed_table = pa.table({c.name: typed_cols[c.name] for c in entity.columns},
                            schema=pa.schema([(c.name, arrow_type(c.dtype)) for c in entity.columns]))
     return Validated(typed_table, table, lines, {r: m for r, m in reasons.items() if m.any()})
+
+
+def check_stored(checked: Validated, stored: pa.Table, entity: Entity) -> None:
+    """Add the reasons of the stored columns pseudonymization derives (not checked as input),
+    e.g. `patient_age_at_procedure BETWEEN 0 AND 89`, for rows no other rule rejected yet."""
+    plain = set(entity.column_names)
+    derived = [c for c in entity.stored_columns() if c.name not in plain]
+    if not derived:
+        return
+    open_rows = ~checked.rejected
+    none = np.zeros(stored.num_rows, dtype=bool)
+    for col in derived:
+        for reason, mask in _column_rules(stored.column(col.name), col, none).items():
+            hit = mask & open_rows
+            if hit.any():
+                checked.reasons[reason] = checked.reasons.get(reason, none) | hit

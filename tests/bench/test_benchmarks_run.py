@@ -26,6 +26,27 @@ def test_ingest_benchmark_measures_every_path_at_toy_sizes(migrated_db: str, tmp
     assert all(r["rows_per_s"] > 0 and r["peak_rss_mb"] > 0 for r in results)
 
 
+@pytest.mark.parametrize("shape", ["array", "concatenated"])
+def test_ingest_benchmark_reads_the_other_json_shapes(tmp_path: Path, shape: str) -> None:
+    # GIVEN the telemetry rewritten as one JSON array, or as records concatenated without separators
+    out = tmp_path / "results.json"
+    assert ingest.main(["--telemetry-rows", "3000", "--naive-telemetry-rows", "0", "--skip-rds", "--repeat", "1",
+                        "--shape", shape, "--json", str(out)]) == 0
+    # THEN every record was read as a record and loaded (the worker asserts none was rejected)
+    [result] = json.loads(out.read_text())
+    assert result["rows"] == 3000 and shape in result["path"]
+
+
+def test_reshape_keeps_every_record(tmp_path: Path) -> None:
+    path = tmp_path / "t.ndjson"
+    path.write_bytes(b'{"a": 1}\n{"a": 2}\r\n{"a": 3}\n')
+    ingest.reshape(path, "array")
+    assert json.loads(path.read_text()) == [{"a": 1}, {"a": 2}, {"a": 3}]
+    path.write_bytes(b'{"a": 1}\n{"a": 2}\n')
+    ingest.reshape(path, "concatenated")
+    assert path.read_bytes() == b'{"a": 1}{"a": 2}'
+
+
 def test_guard_benchmark_loads_every_variant_and_leaves_the_table_as_migrated(
         migrated_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def guards() -> list[tuple[str, int]]:

@@ -94,6 +94,11 @@ def test_ingest_environment_matches_the_interface(synth) -> None:
     assert env["DB_HOST"]["Fn::GetAtt"][0].startswith("DatabaseInstanceProxy")
     assert env["POWERTOOLS_SERVICE_NAME"] == "ingest"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SurgicalLake"
+    # AND the size limits are cdk.json's, in bytes (what lambdas/ingest/config.py reads)
+    cfg = synth.config
+    assert (env["INGEST_MAX_OBJECT_BYTES"], env["INGEST_MAX_LINE_BYTES"], env["INGEST_MAX_QUARANTINE_BYTES"]) == (
+        str(cfg.ingest_max_object_mb * 1024 * 1024), str(cfg.ingest_max_line_kb * 1024),
+        str(cfg.ingest_quarantine_spool_mb * 1024 * 1024))
 
 
 def test_sqs_event_source_reports_partial_failures_with_bounded_window(synth) -> None:

@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 from lake.contract import ENTITIES
-from lake.docs import render
+from lake.docs import render, render_reasons
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "<!-- section:data-model -->"
 
 
-def _section(readme: str) -> str:
-    """README text from the data-model marker to the next second-level heading."""
-    start = readme.index(MARKER) + len(MARKER)
+def _section(readme: str, marker: str = MARKER) -> str:
+    """README text from a section marker to the next second-level heading."""
+    start = readme.index(marker) + len(marker)
     end = readme.find("\n## ", start)
     return readme[start : end if end != -1 else len(readme)]
 
@@ -47,3 +47,13 @@ def test_module_prints_the_same_tables() -> None:
     )
     # THEN stdout is the rendering
     assert done.stdout == render()
+
+
+def test_readme_ingest_section_embeds_every_rejection_reason_of_the_contract() -> None:
+    # GIVEN the README's Ingest section and the reasons rendered from lake/contract.py
+    section = _section((ROOT / "README.md").read_text(), "<!-- section:ingest -->")
+    # THEN it holds them verbatim (regenerate with `python -m lake.docs --reasons`)
+    assert render_reasons() in section, "README ingest reasons are stale: paste `python -m lake.docs --reasons`"
+    done = subprocess.run([sys.executable, "-m", "lake.docs", "--reasons"], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout == render_reasons()

@@ -22,6 +22,7 @@ import psycopg
 import pyarrow.dataset as ds
 import pytest
 
+from generators.tables import UNKNOWN_COLUMN
 from lake.contract import ENTITIES, LOAD_ORDER
 from local.postgres import server_url_from_env
 from local.run_report import STATUSES
@@ -139,10 +140,15 @@ def test_every_object_is_reported_and_adds_up(e2e):
             "rows_loaded",
             "rows_parked",
             "rows_rejected",
+            "unknown_columns",  # issue 11: names of columns the contract lacks
+            "reason",  # issue 11: the whole-object reason of a rejected object
         }
         assert obj["status"] in STATUSES
         assert obj["rows_in"] == obj["rows_loaded"] + obj["rows_parked"] + obj["rows_rejected"], obj
-    assert set(e2e["r1"]) == {"objects", "tables", "parked", "quarantined_rows"}
+        # the generator adds one column the contract lacks (generators/tables.py UNKNOWN_COLUMN): named, never read
+        assert obj["unknown_columns"] == (["patient_ssn"] if obj["entity"] == UNKNOWN_COLUMN[0] else []), obj
+    assert set(e2e["r1"]) == {"objects", "tables", "parked", "quarantined_rows", "dead_letters"}
+    assert e2e["r1"]["dead_letters"] == 0
 
 
 def test_hourly_rollup_covers_every_loaded_robot_arm_hour(e2e):

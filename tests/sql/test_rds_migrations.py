@@ -93,6 +93,49 @@ def test_every_contract_rule_has_a_check(migrated_db: str, entity) -> None:
     assert ruled - checked == set()
 
 
+_BOUND = r"(?:\(|\b)(-?\d+(?:\.\d+)?)\)?"
+
+
+@pytest.mark.parametrize("entity", RDS_ENTITIES, ids=lambda e: e.name)
+def test_every_check_of_the_table_is_a_contract_rule(migrated_db: str, entity) -> None:
+    """The other direction: each CHECK the database enforces is the contract's rule for that
+    column (same range, same values) or one of its row checks, so the validator, which applies
+    the contract's rules to the stored columns before staging, has already enforced it."""
+    with psycopg.connect(migrated_db) as conn:
+        checks = conn.execute(
+            "SELECT c.conname, pg_get_constraintdef(c.oid), array_agg(a.attname::text ORDER BY a.attname)"
+            " FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+            " WHERE c.conrelid = %s::regclass AND c.contype = 'c' GROUP BY c.conname, c.oid",
+            (entity.name,),
+        ).fetchall()
+    stored = {c.name: c for c in entity.stored_columns()}
+    row_checks = {rc.name: rc for rc in entity.row_checks}
+    assert checks
+    for name, definition, columns in checks:
+        if name in row_checks:
+            rule = row_checks[name]
+            assert (columns, definition) == (sorted([rule.left, rule.right]),
+                                             f"CHECK (({rule.left} >= {rule.right}))"), name
+            continue
+        if name == "patient_age_generalized":  # Safe Harbor: no age once the 90+ flag is set
+            assert columns == ["patient_age_90_plus", "patient_age_at_procedure"], name
+            continue
+        if name == "patient_zip3_not_restricted":  # Safe Harbor: restricted prefixes become 000
+            assert set(re.findall(r"'([^']*)'::text", definition)) == RESTRICTED_ZIP3, name
+            continue
+        [column] = columns
+        col = stored[column]
+        if "ARRAY[" in definition:
+            assert set(re.findall(r"'([^']*)'::text", definition)) == set(col.enum or ()), name
+        elif " ~ " in definition:
+            assert col.pattern, name
+        else:
+            low = re.search(r">= " + _BOUND, definition)
+            high = re.search(r"<= " + _BOUND, definition)
+            assert low and high, definition
+            assert (float(low.group(1)), float(high.group(1))) == (col.min, col.max), name
+
+
 def test_030_upgrades_a_database_that_already_holds_rows(empty_db: str, tmp_path) -> None:
     # GIVEN a database migrated up to 020 (before 030 existed) that already holds a procedure
     before = tmp_path / "rds"

@@ -8,7 +8,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from infra.config import INGEST_ENV_VARS
-from lambdas.ingest.config import IngestConfig
+from lambdas.ingest.config import LIMIT_ENV_VARS, IngestConfig, Limits
 from lambdas.ingest.errors import ConfigurationError
 from lambdas.rds_tls import CA_BUNDLE
 
@@ -17,8 +17,18 @@ BASE = {"PROCESSED_BUCKET": "p", "QUARANTINE_BUCKET": "q", "GLUE_DATABASE": "g",
 
 def test_reads_only_the_promised_variables():
     # GIVEN the variable names the infra sets WHEN the config's fields are compared THEN they match
-    fields = {f.upper() for f in IngestConfig.__dataclass_fields__}
-    assert fields == set(INGEST_ENV_VARS)
+    fields = {f.upper() for f in IngestConfig.__dataclass_fields__ if f != "limits"}
+    assert fields | set(LIMIT_ENV_VARS) == set(INGEST_ENV_VARS)
+
+
+def test_limits_come_from_the_environment_and_must_be_positive():
+    # GIVEN the limits as the infra sets them WHEN read THEN they are bytes; absent means the defaults
+    cfg = IngestConfig.from_env({**BASE, "DATABASE_URL": "postgresql://u@h/db", "INGEST_MAX_OBJECT_BYTES": "1024",
+                                 "INGEST_MAX_LINE_BYTES": "64", "INGEST_MAX_QUARANTINE_BYTES": "4096"})
+    assert cfg.limits == Limits(max_object_bytes=1024, max_line_bytes=64, max_quarantine_bytes=4096)
+    assert IngestConfig.from_env({**BASE, "DATABASE_URL": "x"}).limits == Limits()
+    with pytest.raises(ConfigurationError, match="INGEST_MAX_LINE_BYTES"):
+        IngestConfig.from_env({**BASE, "DATABASE_URL": "x", "INGEST_MAX_LINE_BYTES": "-1"})
 
 
 def test_database_url_wins_when_set():

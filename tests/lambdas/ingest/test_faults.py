@@ -27,20 +27,22 @@ def test_database_outage_mid_load_leaves_nothing_partial_and_the_retry_completes
     version = lake.put(PROCS, csv_file(PROC_HEADER, [procedure(1), procedure(2), procedure(3)]))["VersionId"]
     real_load = rds_loader.load_staged
 
-    def outage(conn, entity):
+    def outage(conn, *args):
         with psycopg.connect(lake.db_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
-        return real_load(conn, entity)
+        return real_load(conn, *args)
 
     monkeypatch.setattr(rds_loader, "load_staged", outage)
     # WHEN the message is handled
     event = lake.event_for(PROCS, version)
     failed = lake.invoke(event)
-    # THEN the message is reported failed and nothing of the file is in RDS
+    # THEN the message is reported failed, nothing of the file is in RDS, and the attempt is
+    # recorded failed on a fresh connection (the broken one could not)
     assert failed == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert lake.query("SELECT count(*) FROM surgical_procedures") == [(0,)]
     ledger = {r["object_key"]: r for r in lake.ledger()}
-    assert (ledger[PROCS]["status"], ledger[PROCS]["attempts"]) == ("processing", 1)
+    assert (ledger[PROCS]["status"], ledger[PROCS]["attempts"], ledger[PROCS]["error"]) == (
+        "failed", 1, "AdminShutdown")
     # WHEN the database is back and SQS redelivers the message
     monkeypatch.setattr(rds_loader, "load_staged", real_load)
     assert lake.invoke(event) == {"batchItemFailures": []}
@@ -80,30 +82,52 @@ def test_s3_failure_while_writing_parquet_removes_this_attempts_files(lake, monk
     assert (row["status"], row["attempts"], row["rows_loaded"]) == ("loaded", 2, 2)
 
 
-def test_a_poison_object_fails_alone_in_its_batch(lake, monkeypatch):
-    # GIVEN a batch: a good robots file, an object that crashes the loader every time, an unroutable one
+def test_an_infrastructure_failure_fails_alone_in_its_batch(lake, monkeypatch):
+    # GIVEN a batch: a good robots file, an object whose load loses the network every time, an unroutable one
     good = lake.put("surgical_robots/r.csv", csv_file(ROBOT_HEADER, [robot(1)]))["VersionId"]
     poison = lake.put("procedure_outcomes/o.csv", csv_file(OUTCOME_HEADER, [outcome(1, 1)]))["VersionId"]
     odd = lake.put("invoices/i.csv", "a\n1\n")["VersionId"]
     real = pipeline._load
 
-    def crash_on_outcomes(deps, conn, obj, uploaded, out):
+    def network_down_on_outcomes(deps, conn, obj, uploaded, out):
         if obj.ref.key.startswith("procedure_outcomes/"):
-            raise RuntimeError("a bug this object triggers")
+            raise ConnectionResetError("the network went away")
         return real(deps, conn, obj, uploaded, out)
 
-    monkeypatch.setattr(pipeline, "_load", crash_on_outcomes)
+    monkeypatch.setattr(pipeline, "_load", network_down_on_outcomes)
     event = {"Records": [lake.event_for("surgical_robots/r.csv", good)["Records"][0],
                          lake.event_for("procedure_outcomes/o.csv", poison)["Records"][0],
                          lake.event_for("invoices/i.csv", odd)["Records"][0]]}
     # WHEN the batch is handled
     response = lake.invoke(event)
-    # THEN only the poison message is reported for retry (and, after maxReceiveCount, the DLQ)
+    # THEN only that message is reported for retry (and, after maxReceiveCount, the DLQ)
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     statuses = {r["object_key"]: (r["status"], r["error"]) for r in lake.ledger()}
     assert statuses == {"surgical_robots/r.csv": ("loaded", None),
-                        "procedure_outcomes/o.csv": ("failed", "RuntimeError"),
+                        "procedure_outcomes/o.csv": ("failed", "ConnectionResetError"),
                         "invoices/i.csv": ("rejected", "unknown_entity")}
+
+
+def test_an_error_the_content_triggers_rejects_the_object_and_is_never_retried(lake, monkeypatch):
+    # GIVEN an object whose bytes make the load raise something no rule names (a parser's or a bug's error)
+    key = "procedure_outcomes/o.csv"
+    version = lake.put(key, csv_file(OUTCOME_HEADER, [outcome(1, 1)]))["VersionId"]
+    real = pipeline._load
+
+    def crash(deps, conn, obj, uploaded, out):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(pipeline, "_load", crash)
+    # WHEN handled
+    response = lake.invoke(lake.event_for(key, version))
+    # THEN the message succeeds: the object is rejected `unreadable` with the class as detail, once
+    assert response == {"batchItemFailures": []}
+    [row] = lake.ledger()
+    assert (row["status"], row["error"], row["error_detail"], row["attempts"]) == (
+        "rejected", "unreadable", "RecursionError", 1)
+    assert lake.quarantine_lines(f"procedure_outcomes/{key}.rejects.ndjson") == [
+        {"source_key": key, "line": None, "reasons": ["unreadable"], "row": None, "detail": "RecursionError"}]
+    monkeypatch.setattr(pipeline, "_load", real)
 
 
 @pytest.mark.parametrize("body", ["not json", '{"Records": [{"nope": 1}]}'])

@@ -46,7 +46,8 @@ def test_route_rejects_unknown_entities_and_formats(key, reason):
     ("procedure_telemetry/blank.ndjson", b"\n \n\n", "empty_object", "procedure_telemetry"),
     ("surgical_robots/latin1.csv", csv_file(ROBOT_HEADER, [robot(1) + "\xe9"]).encode("latin-1"), "not_utf8",
      "surgical_robots"),
-    ("surgical_robots/broken.csv.gz", gzip.compress(b"robot_id\n", mtime=0)[:-6], "not_utf8", "surgical_robots"),
+    ("surgical_robots/broken.csv.gz", gzip.compress(b"robot_id\n", mtime=0)[:-6], "bad_compression",
+     "surgical_robots"),
     ("surgical_robots/short_header.csv", b"robot_id,model\nROBOT-0001,Xi\n", "missing_columns", "surgical_robots"),
 ])
 def test_unreadable_objects_are_rejected_whole_recorded_and_not_retried(lake, key, body, reason, qprefix):
@@ -57,8 +58,10 @@ def test_unreadable_objects_are_rejected_whole_recorded_and_not_retried(lake, ke
     assert response == {"batchItemFailures": []}
     [row] = lake.ledger()
     assert (row["status"], row["error"], row["rows_in"], row["attempts"]) == ("rejected", reason, 0, 1)
-    assert lake.quarantine_lines(f"{qprefix}/{key}.rejects.ndjson") == [
-        {"source_key": key, "line": None, "reasons": [reason], "row": None}]
+    [marker] = lake.quarantine_lines(f"{qprefix}/{key}.rejects.ndjson")
+    assert marker.get("detail") == row["error_detail"]
+    assert {k: v for k, v in marker.items() if k != "detail"} == {
+        "source_key": key, "line": None, "reasons": [reason], "row": None}
     assert lake.query("SELECT count(*) FROM surgical_robots") == [(0,)]
 
 

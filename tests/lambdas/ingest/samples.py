@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from lake.contract import ENTITIES
 
@@ -47,5 +48,5 @@ def telemetry(i: int, robot_n: int = 1, proc_n: int = 1, ts: str = "2025-03-03T0
     return row
 
 
-def ndjson(rows: list[dict | str]) -> str:
+def ndjson(rows: Sequence[dict | str]) -> str:
     return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)

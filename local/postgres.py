@@ -96,11 +96,15 @@ class EphemeralPostgres:
         if self._as_root:
             pw = pwd.getpwnam(_SERVER_USER)
             os.chown(self.base_dir, pw.pw_uid, pw.pw_gid)
-            # the server user must be able to reach base_dir through its parents
-            for parent in self.base_dir.parents:
-                mode = parent.stat().st_mode
-                if not mode & 0o001:
-                    os.chmod(parent, mode | 0o001)
+            self._grant_traversal()
+
+    def _grant_traversal(self) -> None:
+        """Let the server user reach base_dir through its parents (again before each pg_ctl
+        call: a pytest session resets its temp root to 0700 under a running cluster)."""
+        for parent in self.base_dir.parents:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
 
     @property
     def password_file(self) -> Path:
@@ -195,6 +199,8 @@ class EphemeralPostgres:
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
+            if self._as_root:
+                self._grant_traversal()
             self._run(str(self._bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
 
     def url(self, dbname: str = "postgres") -> str:

@@ -22,10 +22,15 @@ pytestmark = pytest.mark.slow
 CASE = TESTS_DIR / "cases" / "02-mac-cr-line-endings" / "input"
 
 
-def _new_process() -> None:
-    """Forget what the handler cached for the previous stack (its clients point at a stopped moto)."""
+def _new_process(environ: dict[str, str] | None = None) -> None:
+    """Forget what the handler cached for the previous stack (its clients point at a stopped moto)
+    and, given `environ`, the Lambda environment the in-process worker left in os.environ (its
+    DATABASE_URL is lake_ingest's, which cannot set up roles)."""
     handler._state.clear()
     parameters.base.DEFAULT_PROVIDERS.clear()
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 @pytest.fixture
@@ -37,15 +42,14 @@ def restored_environment():
     conn = handler._state.get("conn")
     if conn is not None:
         conn.close()
-    _new_process()
-    os.environ.clear()
-    os.environ.update(saved)
+    _new_process(saved)
 
 
 def test_a_lost_database_is_one_clear_error_and_redrive_recovers(tmp_path, empty_db, postgres_server,
                                                                   monkeypatch, capsys, restored_environment):
     # GIVEN `lake run` of the Mac CSV case, whose database stops while the maintenance file loads
     monkeypatch.setenv("DATABASE_URL", empty_db)
+    user_environ = dict(os.environ)
     work = tmp_path / "work"
     real_load = pipeline._load
 
@@ -72,7 +76,7 @@ def test_a_lost_database_is_one_clear_error_and_redrive_recovers(tmp_path, empty
     assert dlq_depth(Workdir.at(work)) in (1, 2)
     # WHEN the database is back and the user redrives (a new process in real life: a fresh handler)
     capsys.readouterr()
-    _new_process()
+    _new_process(user_environ)
     assert main(["redrive", "--workdir", str(work), "--workers", "1"]) == 0
     # THEN the maintenance logs load, nothing stays in the DLQ or `processing`
     out = capsys.readouterr().out
@@ -83,6 +87,7 @@ def test_a_lost_database_is_one_clear_error_and_redrive_recovers(tmp_path, empty
         assert conn.execute("SELECT count(*) FROM robot_maintenance_logs").fetchone() == (2,)
     assert dlq_depth(Workdir.at(work)) == 0
     # AND `lake status` shows the ledger without stale rows
+    _new_process(user_environ)
     assert main(["status", "--workdir", str(work)]) == 0
     status = capsys.readouterr().out
     assert "DLQ depth: 0" in status and "stale" not in status

@@ -43,6 +43,7 @@ from api.problems import (
     PROBLEM_SCHEMA,
     UNAUTHORIZED,
     Problem,
+    ProblemType,
 )
 from api.render import CSV, JSON, records, to_csv, to_json
 from api.scope import ScopeError
@@ -119,6 +120,20 @@ def _respond(request: Request, body: Any, columns: list[str], items: list[dict[s
     return Response(to_json(body), media_type=JSON)
 
 
+BEARER = HTTPBearer(auto_error=False, description="Cognito ID/access token in AWS; `lake token` locally")
+
+
+def principal(request: Request, _: Annotated[Any, Depends(BEARER)] = None) -> Principal:
+    """The caller, as the context's authenticator sees it (401 problem otherwise)."""
+    who = request.app.state.ctx.authenticate(request)
+    request.state.principal = who
+    return who
+
+
+Who = Annotated[Principal, Depends(principal)]
+ViewName = Annotated[str, Path(json_schema_extra={"enum": sorted(views())})]
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     app = FastAPI(
         title="surgical-lake API",
@@ -128,14 +143,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
                      "`Accept: text/csv` or `format=csv` returns CSV; errors are RFC 9457 problem+json."),
         openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None,
     )
-    bearer = HTTPBearer(auto_error=False, description="Cognito ID/access token in AWS; `lake token` locally")
-
-    def principal(request: Request, _: Annotated[Any, Depends(bearer)] = None) -> Principal:
-        who = ctx.authenticate(request)
-        request.state.principal = who
-        return who
-
-    Who = Annotated[Principal, Depends(principal)]
+    app.state.ctx = ctx
     _install_handlers(app, ctx)
 
     def page(request: Request, endpoint: str, filters: dict[str, Any], build: Callable[[Cursor | None], q.Statement],
@@ -277,11 +285,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return [{"name": v.name, "columns": list(v.columns), "filters": list(v.filters), "date_column": v.date_column}
                 for v in views().values()]
 
-    view_names = sorted(views())
-
     @app.get(PREFIX + "/views/{view}", tags=["views"], responses=_ok(schemas.ViewPage))
     def get_view(request: Request, who: Who,
-                 view: Annotated[str, Path(json_schema_extra={"enum": view_names})],
+                 view: ViewName,
                  facility_id: Facilities = None, robot_id: RobotFilter = None, start: From = None, end: To = None,
                  limit: Limit = q.DEFAULT_LIMIT, cursor: CursorParam = None, format: Format = None) -> Response:
         """One analytics view, computed over the facilities the token grants (narrowed by `facility_id`)."""
@@ -338,15 +344,14 @@ def _install_handlers(app: FastAPI, ctx: ApiContext) -> None:
         kind = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}.get(exc.status_code, INVALID_REQUEST)
         return render(request, Problem(kind))
 
+    for error, kind in ((CursorError, INVALID_CURSOR), (BadValue, INVALID_REQUEST),
+                        (EngineUnavailable, ENGINE_UNAVAILABLE), (ScopeError, FORBIDDEN)):
+        app.add_exception_handler(error, _mapped(render, kind))
+
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> Response:
-        mapping = {CursorError: INVALID_CURSOR, BadValue: INVALID_REQUEST, EngineUnavailable: ENGINE_UNAVAILABLE,
-                   ScopeError: FORBIDDEN}
-        kind = next((k for t, k in mapping.items() if isinstance(exc, t)), None)
-        if kind is None:
-            log.error("unhandled %s on %s", type(exc).__name__, request.url.path)  # never the message: it may hold values
-            kind = INTERNAL
-        return render(request, Problem(kind))
+        log.error("unhandled %s on %s", type(exc).__name__, request.url.path)  # never the message: it may hold values
+        return render(request, Problem(INTERNAL))
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -371,6 +376,13 @@ def _install_handlers(app: FastAPI, ctx: ApiContext) -> None:
 
         app.add_middleware(CORSMiddleware, allow_origins=list(ctx.cors_origins), allow_methods=["GET"],
                            allow_headers=["Authorization", "Accept"], expose_headers=["X-Next-Cursor"])
+
+
+def _mapped(render: Callable[[Request, Problem], Response], kind: ProblemType) -> Callable[..., Any]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        return render(request, Problem(kind))
+
+    return handler
 
 
 def _trim_openapi(app: FastAPI) -> None:

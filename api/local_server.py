@@ -134,6 +134,7 @@ def local_context(workdir: Workdir, admin_url: str, poll_seconds: float = 2.0, p
     def open_snapshot() -> Any:
         return open_engine(url, lake_root(workdir), glue_database=glue_database, views=False)
 
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # the migrations' DO blocks parse as commands: fine
     analytics = DuckDbEngine(open_snapshot, data_version(url, workdir.s3_index_file), poll_seconds)
     transactional = PostgresEngine(url, max_size=pool_size).open()
     access = logging.getLogger(ACCESS_LOG)
@@ -189,8 +190,11 @@ def banner(url: str, workdir: Workdir) -> str:
 
 
 def cmd_serve(workdir: Workdir, port: int, cors_origins: tuple[str, ...] = ()) -> int:
+    import signal
+
     from local.engine import database_url
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops the database as cleanly as Ctrl-C
     with database_url(workdir) as admin_url, running(workdir, admin_url, port, cors_origins=cors_origins) as url:
         print(banner(url, workdir), flush=True)
         print("serving until Ctrl-C", flush=True)

@@ -73,6 +73,7 @@ class LakeConfig:
     quarantine_expiry_days: int
     glue_workers: int
     interface_endpoint_azs: int  # interface endpoints are billed per AZ: dev 1, prod 2
+    api_waf: bool  # a WAF web ACL in front of the query API (infra/api.py); prod
 
     @property
     def prefix(self) -> str:

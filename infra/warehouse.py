@@ -25,6 +25,7 @@ from constructs import Construct, IDependable
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig, MissingPartError
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
+from infra.api import api_db_user
 from infra.log_groups import LogGroupFactory
 
 SQL_DIR = REPO_ROOT / "sql" / "redshift"
@@ -172,6 +173,7 @@ class LakeWarehouse(Construct):
                     "RDS_PORT": props.rds_port,
                     "RDS_DATABASE": props.rds_database,
                     "RDS_SECRET_ARN": props.rds_secret.secret_arn,
+                    "API_DB_USER": api_db_user(cfg),
                 },
             },
         )

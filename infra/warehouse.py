@@ -22,10 +22,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IDependable
 
+from infra.api import api_db_user
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig, MissingPartError
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
-from infra.api import api_db_user
 from infra.log_groups import LogGroupFactory
 
 SQL_DIR = REPO_ROOT / "sql" / "redshift"

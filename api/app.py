@@ -353,29 +353,52 @@ def _install_handlers(app: FastAPI, ctx: ApiContext) -> None:
         log.error("unhandled %s on %s", type(exc).__name__, request.url.path)  # never the message: it may hold values
         return render(request, Problem(INTERNAL))
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        who: Principal | None = getattr(request.state, "principal", None)
-        ctx.access_log.info(json.dumps({
-            "principal": who.subject if who else None,
-            "facilities": sorted(who.facilities) if who else None,
-            "admin": who.admin if who else None,
-            "method": request.method,
-            "endpoint": getattr(route, "path", "(unmatched)"),
-            "status": response.status_code,
-            "rows": getattr(request.state, "rows", None),
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-        }))
-        return response
+    app.add_middleware(AccessLog, logger=ctx.access_log)
 
     if ctx.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(ctx.cors_origins), allow_methods=["GET"],
                            allow_headers=["Authorization", "Accept"], expose_headers=["X-Next-Cursor"])
+
+
+class AccessLog:
+    """One JSON line per request: who, which endpoint (the route template, never the query string),
+    status, rows, ms. A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task group
+    and a stream per request)."""
+
+    def __init__(self, app: Any, logger: logging.Logger) -> None:
+        self.app = app
+        self.logger = logger
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            state = scope.get("state") or {}
+            who: Principal | None = state.get("principal")
+            self.logger.info(json.dumps({
+                "principal": who.subject if who else None,
+                "facilities": sorted(who.facilities) if who else None,
+                "admin": who.admin if who else None,
+                "method": scope.get("method"),
+                "endpoint": getattr(scope.get("route"), "path", "(unmatched)"),
+                "status": status,
+                "rows": state.get("rows"),
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }))
 
 
 def _mapped(render: Callable[[Request, Problem], Response], kind: ProblemType) -> Callable[..., Any]:

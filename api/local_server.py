@@ -26,6 +26,7 @@ from api.auth import local_tokens
 from api.engines import BadValue, EngineUnavailable, PostgresEngine, Rows
 from api.queries import Statement
 from api.tokens import signing_key
+from lake.contract import LAKE_TABLES
 from lake.db_roles import API
 from local.errors import InputError
 from local.workdir import Workdir
@@ -102,6 +103,18 @@ class DuckDbEngine:
             self._thread.join(timeout=10)
 
 
+def materialize(con: Any, tables: Any) -> None:
+    """Copy the derived lake tables (hourly rollups, anomalies: thousands of rows, in a few hundred
+    date partitions) into the snapshot: a query then reads memory instead of opening every
+    partition's Parquet file (205 -> ~10 ms for a robot's hourly page at default scale). The raw
+    telemetry stays a view over the files: only `v_orphan_telemetry` reads it."""
+    for name in tables:
+        con.execute(f'CREATE TABLE lake."_{name}" AS SELECT * FROM lake."{name}"')
+        con.execute(f'DROP VIEW IF EXISTS lake."{name}"')
+        con.execute(f'DROP TABLE IF EXISTS lake."{name}"')
+        con.execute(f'ALTER TABLE lake."_{name}" RENAME TO "{name}"')
+
+
 def api_role_url(admin_url: str, workdir: Workdir) -> str:
     from lambdas.migrate.roles import role_url
 
@@ -132,7 +145,9 @@ def local_context(workdir: Workdir, admin_url: str, poll_seconds: float = 2.0, p
     glue_database = _names().glue_database
 
     def open_snapshot() -> Any:
-        return open_engine(url, lake_root(workdir), glue_database=glue_database, views=False)
+        con = open_engine(url, lake_root(workdir), glue_database=glue_database, views=False)
+        materialize(con, LAKE_TABLES)
+        return con
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # the migrations' DO blocks parse as commands: fine
     analytics = DuckDbEngine(open_snapshot, data_version(url, workdir.s3_index_file), poll_seconds)

@@ -11,6 +11,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,9 +20,10 @@ from fastapi.testclient import TestClient
 from api.app import ApiContext, create_app
 from api.auth import local_tokens
 from api.engines import PostgresEngine
-from api.local_server import DuckDbEngine
+from api.local_server import DuckDbEngine, materialize
 from api.principal import Principal
 from api.tokens import issue
+from lake.contract import LAKE_TABLES
 from lake.db_roles import API, MIGRATOR
 from lambdas.migrate.migrations import apply_migrations
 from lambdas.migrate.roles import ensure_roles, prepare_database, role_url
@@ -68,7 +70,12 @@ def key() -> bytes:
 
 @pytest.fixture(scope="module")
 def context(api_url: str, lake_root: Path, key: bytes) -> Iterator[ApiContext]:
-    analytics = DuckDbEngine(lambda: open_engine(api_url, lake_root, views=False), lambda: 0, poll_seconds=0)
+    def snapshot() -> Any:  # what `lake serve` builds (api/local_server.py local_context)
+        con = open_engine(api_url, lake_root, views=False)
+        materialize(con, LAKE_TABLES)
+        return con
+
+    analytics = DuckDbEngine(snapshot, lambda: 0, poll_seconds=0)
     transactional = PostgresEngine(api_url, max_size=4).open()
     yield ApiContext(transactional, analytics, local_tokens(key))
     transactional.close()

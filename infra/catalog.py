@@ -23,9 +23,12 @@ from constructs import Construct
 from infra.bundling import bundled_asset_options
 from infra.config import REPO_ROOT, LakeConfig, MissingPartError
 from lake.catalog import LAKE_GLUE_TABLES
+from lake.contract import LAKE_TABLES
 
 ROLLUP_SCRIPT = REPO_ROOT / "glue_jobs" / "telemetry_rollup.py"
 GLUE_VERSION = "5.0"
+# What the rollup job writes under the processed bucket (glue_jobs/telemetry_rollup.py).
+JOB_OUTPUT_PREFIXES = (*LAKE_TABLES, "_rollup_state")
 
 
 def glue_connection_name(config: LakeConfig) -> str:
@@ -95,10 +98,11 @@ class LakeCatalog(Construct):
 
     def _rollup_job(self, props: CatalogProps) -> glue.CfnJob:
         cfg = props.config
+        self.security_configuration_name = f"{cfg.prefix}-glue"
         security = glue.CfnSecurityConfiguration(
             self,
             "SecurityConfiguration",
-            name=f"{cfg.prefix}-glue",
+            name=self.security_configuration_name,
             encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
                 s3_encryptions=[
                     glue.CfnSecurityConfiguration.S3EncryptionProperty(
@@ -115,9 +119,12 @@ class LakeCatalog(Construct):
         )
         self.security_group = ec2.SecurityGroup(
             self, "JobSg", vpc=props.vpc, description="Glue job ENIs (Glue needs a self-referencing rule)",
-            allow_all_outbound=True,
+            allow_all_outbound=False,
         )
         self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.all_tcp(), "Glue workers talk to each other"
+        )
+        self.security_group.add_egress_rule(
             self.security_group, ec2.Port.all_tcp(), "Glue workers talk to each other"
         )
         subnet = props.vpc.select_subnets(
@@ -148,10 +155,20 @@ class LakeCatalog(Construct):
             self, "JobRole", assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
             description=f"{cfg.prefix} telemetry rollup job",
         )
-        script.grant_read(self.role)
-        lake_lib.grant_read(self.role)
-        props.processed_bucket.grant_read_write(self.role)
-        self._grant_job_basics(props)
+        # The job's own two asset objects, not the whole CDK asset bucket.
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="ReadOwnScriptAndLibrary", actions=["s3:GetObject"],
+            resources=[a.bucket.arn_for_objects(a.s3_object_key) for a in (script, lake_lib)],
+        ))
+        props.processed_bucket.grant_read(self.role)
+        # Writes and replaces only its own outputs (the rollup tables, their `_$folder$` markers
+        # and the run state): DeleteObject for dynamic partition overwrite, never DeleteObjectVersion.
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="WriteAndReplaceOwnOutputs",
+            actions=["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            resources=[props.processed_bucket.arn_for_objects(f"{prefix}*") for prefix in JOB_OUTPUT_PREFIXES],
+        ))
+        self._grant_job_basics(props, subnet)
         job_name = rollup_job_name(cfg)
         job = glue.CfnJob(
             self,
@@ -194,7 +211,13 @@ class LakeCatalog(Construct):
         ).add_resource_dependency(job)
         return job
 
-    def _grant_job_basics(self, props: CatalogProps) -> None:
+    def log_group_names(self, security_configuration: str) -> tuple[str, ...]:
+        """Where a Glue job with CloudWatch encryption in its security configuration writes: its
+        output and error logs (per security configuration and role) and continuous logs."""
+        base = f"/aws-glue/jobs/{security_configuration}-role/{self.role.role_name}"
+        return (f"{base}/output", f"{base}/error", f"/aws-glue/jobs/logs-v2-{security_configuration}")
+
+    def _grant_job_basics(self, props: CatalogProps, subnet: ec2.ISubnet) -> None:
         base = f"arn:{Aws.PARTITION}"
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
         self.role.add_to_policy(
@@ -224,20 +247,38 @@ class LakeCatalog(Construct):
                 sid="GlueJobLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                          "logs:AssociateKmsKey"],
-                resources=[f"{base}:logs:{region_account}:log-group:/aws-glue/*"],
+                resources=[f"{base}:logs:{region_account}:log-group:{name}:*"
+                           for name in self.log_group_names(self.security_configuration_name)],
             )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="GlueVpcNetworkInterfaces",
+                sid="GlueVpcDescribe",  # Describe* actions have no resource-level permissions
                 actions=[
                     "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables", "ec2:DescribeSubnets",
                     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkInterfaces",
-                    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags",
-                    "ec2:DeleteTags",
                 ],
                 resources=["*"],
             )
         )
+        # As AWS's own AWSGlueServiceRole, narrowed to the job's subnet and security group.
+        ec2_arn = f"{base}:ec2:{region_account}"
+        subnet_arn = f"{ec2_arn}:subnet/{subnet.subnet_id}"
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="GlueEnisInTheJobSubnet", actions=["ec2:CreateNetworkInterface"],
+            resources=[f"{ec2_arn}:network-interface/*", subnet_arn,
+                       f"{ec2_arn}:security-group/{self.security_group.security_group_id}"],
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="GlueDeletesEnisOfTheJobSubnet", actions=["ec2:DeleteNetworkInterface"],
+            resources=[f"{ec2_arn}:network-interface/*"],
+            conditions={"ArnEquals": {"ec2:Subnet": subnet_arn}},
+        ))
+        self.role.add_to_policy(iam.PolicyStatement(
+            sid="GlueTagsItsEnis", actions=["ec2:CreateTags", "ec2:DeleteTags"],
+            resources=[f"{ec2_arn}:network-interface/*",
+                       f"{ec2_arn}:security-group/{self.security_group.security_group_id}"],
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}},
+        ))
         props.data_key.grant_encrypt_decrypt(self.role)
         props.ops_key.grant_encrypt_decrypt(self.role)

@@ -13,10 +13,13 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lake.producers import is_facility_id
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -24,6 +27,9 @@ CONTEXT_KEY = "surgical-lake"
 
 # Logical bucket kinds; names are derived per environment by `LakeConfig.bucket_name`.
 BUCKET_KINDS = ("raw", "processed", "quarantine", "athena-results", "logs")
+
+# Raw objects move to S3 Standard-IA after this many days (S3's minimum for that transition).
+RAW_IA_AFTER_DAYS = 30
 
 # Environment variables the ingest Lambda reads (set by the CDK app and by local mode).
 INGEST_ENV_VARS = (
@@ -51,6 +57,41 @@ class MissingPartError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Producer:
+    """A facility's uploader: its own role may write only `<entity>/facility=<id>/` keys of the
+    facilities it owns (docs/adr/0007-producers-bound-to-facilities.md)."""
+
+    name: str  # lower-case letters, digits and dashes: part of the role name
+    facilities: tuple[str, ...]
+    assumed_by: tuple[str, ...] = ()  # principal ARNs trusted to assume the role; () = this account
+
+
+def parse_producers(env_name: str, raw: Mapping[str, Any]) -> tuple[Producer, ...]:
+    """cdk.json `producers` ({name: {"facilities": [...], "assumed_by": [...]}}) -> Producers.
+
+    Raises ConfigError for a bad name, an unknown key, a malformed facility id or a facility
+    owned by two producers (one owner per facility, so a row's owner is never ambiguous).
+    """
+    producers: list[Producer] = []
+    owner: dict[str, str] = {}
+    for name, spec in raw.items():
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", name):
+            raise ConfigError(f"{env_name}: producer name {name!r}: use 1-31 lower-case letters, digits, dashes")
+        unknown = sorted(set(spec) - {"facilities", "assumed_by"})
+        facilities = tuple(spec.get("facilities", ()))
+        if unknown or not facilities:
+            raise ConfigError(f"{env_name}: producer {name!r} needs facilities (unknown keys: {unknown})")
+        for facility in facilities:
+            if not is_facility_id(facility):
+                raise ConfigError(f"{env_name}: producer {name!r}: {facility!r} is not a facility id")
+            if facility in owner:
+                raise ConfigError(f"{env_name}: {facility} is owned by both {owner[facility]!r} and {name!r}")
+            owner[facility] = name
+        producers.append(Producer(name, facilities, tuple(spec.get("assumed_by", ()))))
+    return tuple(producers)
+
+
+@dataclass(frozen=True)
 class LakeConfig:
     env_name: str
     project: str
@@ -73,6 +114,11 @@ class LakeConfig:
     quarantine_expiry_days: int
     glue_workers: int
     interface_endpoint_azs: int  # interface endpoints are billed per AZ: dev 1, prod 2
+    s3_prefix_lists: Mapping[str, str]  # region -> AWS-managed prefix list id of S3 (SG egress)
+    raw_archive_after_days: int  # raw objects move to Glacier Flexible Retrieval after this many days
+    raw_expire_after_days: int  # ... and are deleted after this many (restore path: README)
+    s3_backup_retention_days: int  # AWS Backup recovery points of raw + processed (retain_data envs)
+    producers: tuple[Producer, ...]
     api_waf: bool  # a WAF web ACL in front of the query API (infra/api.py); prod
 
     @property
@@ -114,6 +160,14 @@ class LakeConfig:
             raise ConfigError(f"unknown bucket kind {kind!r}; expected one of {BUCKET_KINDS}")
         return f"{self.prefix}-{kind}-{account}-{region}"
 
+    def s3_prefix_list(self, region: str) -> str:
+        """The AWS-managed prefix list of S3 in `region` (`aws ec2 describe-prefix-lists`)."""
+        try:
+            return self.s3_prefix_lists[region]
+        except KeyError as exc:
+            raise ConfigError(f"no S3 prefix list configured for {region}; add it to cdk.json context "
+                              f"{CONTEXT_KEY}.s3_prefix_lists") from exc
+
 
 def read_context(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
     return json.loads(cdk_json.read_text())["context"]
@@ -140,4 +194,8 @@ def load_config(env_name: str | None = None, context: Mapping[str, Any] | None =
     missing = sorted(set(fields) - set(values) - {"env_name"})
     if unknown or missing:
         raise ConfigError(f"environment {env_name!r}: unknown keys {unknown}, missing keys {missing}")
+    values["producers"] = parse_producers(env_name, values["producers"])
+    if not RAW_IA_AFTER_DAYS < values["raw_archive_after_days"] < values["raw_expire_after_days"]:
+        raise ConfigError(f"environment {env_name!r}: need {RAW_IA_AFTER_DAYS} < raw_archive_after_days "
+                          "< raw_expire_after_days")
     return LakeConfig(env_name=env_name, **values)

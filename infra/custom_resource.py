@@ -57,7 +57,7 @@ class DeployTimeFunction(Construct):
         self.timeout = props.timeout
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description=f"{props.function_name} (egress only)",
-            allow_all_outbound=True,
+            allow_all_outbound=False,  # the stack allows what it needs (infra/network.py)
         )
         self.function = lambda_.Function(
             self,

@@ -141,10 +141,15 @@ class LakeDatabase(Construct):
         secret = self.instance.secret
         assert secret is not None
         self.secret = secret
+        self.rotation_security_group = ec2.SecurityGroup(
+            self, "RotationSg", vpc=props.vpc, description="Secret rotation function (egress only)",
+            allow_all_outbound=False,
+        )
         self.rotation = self.instance.add_rotation_single_user(
             automatically_after=Duration.days(30),
             endpoint=props.secrets_endpoint,
             vpc_subnets=props.subnets,
+            security_group=self.rotation_security_group,
         )
         self.role_secrets = {role.name: self._role_secret(props, role) for role in ROLES}
         self.proxy = self.instance.add_proxy(
@@ -160,6 +165,9 @@ class LakeDatabase(Construct):
             borrow_timeout=Duration.seconds(30),
         )
         # add_proxy already opened the instance to the proxy (ingress here, egress on the proxy SG).
+        self.proxy.node.add_dependency(
+            props.log_groups.create(self, "LogProxy", f"/aws/rds/proxy/{cfg.prefix}-proxy"))
+        props.log_groups.for_rotation(self.rotation)
         self.migrations = self._migrations(props)
         # A role's first rotation logs in as the role, and the proxy logs in as lake_ingest: both
         # only once the migration function created the roles (for the rotations: the schedule only,
@@ -177,13 +185,14 @@ class LakeDatabase(Construct):
             self, f"{name}Secret", username=role.name, secret_name=f"{props.config.prefix}/rds-{role.name}",
             encryption_key=props.data_key, exclude_characters=SECRET_EXCLUDED_CHARACTERS,
         ).attach(self.instance)
-        secretsmanager.SecretRotation(
+        rotation = secretsmanager.SecretRotation(
             self, f"{name}Rotation",
             application=secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
             secret=secret, target=self.instance, vpc=props.vpc, vpc_subnets=props.subnets,
             endpoint=props.secrets_endpoint, automatically_after=Duration.days(30),
-            exclude_characters=SECRET_EXCLUDED_CHARACTERS,
+            exclude_characters=SECRET_EXCLUDED_CHARACTERS, security_group=self.rotation_security_group,
         )
+        props.log_groups.for_rotation(rotation)
         return secret
 
     @property
@@ -196,13 +205,13 @@ class LakeDatabase(Construct):
 
     def allow_client(self, connectable: ec2.IConnectable, description: str) -> None:
         """Admit a Lambda to the proxy (the only way Lambdas reach the database at run time)."""
-        self.proxy_security_group.add_ingress_rule(
+        self.proxy_security_group.connections.allow_from(
             _peer(connectable), ec2.Port.tcp(DB_PORT), f"{description} to RDS Proxy"
         )
 
     def allow_direct(self, connectable: ec2.IConnectable, description: str) -> None:
         """Admit a non-Lambda client (Redshift federated queries) to the instance itself."""
-        self.security_group.add_ingress_rule(_peer(connectable), ec2.Port.tcp(DB_PORT), description)
+        self.security_group.connections.allow_from(_peer(connectable), ec2.Port.tcp(DB_PORT), description)
 
     def _migrations(self, props: DatabaseProps) -> DeployTimeFunction:
         cfg = props.config
@@ -226,7 +235,7 @@ class LakeDatabase(Construct):
         # as lake_migrator.
         for secret in (self.secret, *self.role_secrets.values()):
             secret.grant_read(migrate.function)
-        self.security_group.add_ingress_rule(migrate.security_group, ec2.Port.tcp(DB_PORT), "Migrations")
+        self.security_group.connections.allow_from(migrate.security_group, ec2.Port.tcp(DB_PORT), "Migrations")
         self.migrations_applied = migrate.run(
             "Apply",
             "Custom::RdsMigrations",

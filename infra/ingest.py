@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Size
+from aws_cdk import Aws, Duration, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -26,9 +26,13 @@ from constructs import Construct
 from infra.bundling import LAMBDA_RUNTIME, lambda_code
 from infra.config import REPO_ROOT, LakeConfig
 from infra.phi_secret import PhiSecretGuard
+from infra.removal import data_removal_policy
+from lake.contract import ENTITIES, Landing
 
 INGEST_REQUIREMENTS = REPO_ROOT / "lambdas" / "ingest" / "requirements.txt"
 INGEST_HANDLER = "lambdas.ingest.handler.handler"
+# Entities the ingest writes as Parquet under `<entity>/` of the processed bucket.
+LAKE_ENTITIES = tuple(name for name, entity in ENTITIES.items() if entity.landing is Landing.LAKE)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ class LakeIngest(Construct):
 
         # Own key, retained everywhere, readable by the ingest role only (infra/phi_secret.py). The
         # construct id "PhiHmacKey" keeps the secret's logical id: a new one would be a new key.
-        self.hmac_guard = PhiSecretGuard(self, "PhiHmacGuard", prefix=cfg.prefix)
+        self.hmac_guard = PhiSecretGuard(self, "PhiHmacGuard", prefix=cfg.prefix,
+                                         removal_policy=data_removal_policy(cfg))
         self.hmac_secret = secretsmanager.Secret(
             self,
             "PhiHmacKey",
@@ -88,12 +93,12 @@ class LakeIngest(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
             ),
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=data_removal_policy(cfg),
         )
         self.hmac_guard.encrypt(self.hmac_secret)
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description="Ingest Lambda (egress only)",
-            allow_all_outbound=True,
+            allow_all_outbound=False,
         )
         self.function = lambda_.Function(
             self,
@@ -172,9 +177,17 @@ class LakeIngest(Construct):
         fn = self.function
         props.raw_bucket.grant_read(fn)
         props.processed_bucket.grant_read(fn)
-        props.processed_bucket.grant_put(fn)
-        # A re-loaded object replaces its Parquet files: the superseded ones are deleted.
-        props.processed_bucket.grant_delete(fn)
+        # Lake files only under the lake entities' folders. A re-loaded object replaces its Parquet
+        # files and deletes the superseded ones: DeleteObject only (a delete marker; the versions
+        # stay until the noncurrent-version rule), never DeleteObjectVersion.
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="WriteAndReplaceOwnLakeFiles",
+                actions=["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                resources=[props.processed_bucket.arn_for_objects(f"{name}/*") for name in LAKE_ENTITIES],
+            )
+        )
+        props.data_key.grant(fn, "kms:GenerateDataKey")
         props.quarantine_bucket.grant_put(fn)
         assert fn.role is not None
         self.hmac_guard.protect(self.hmac_secret, fn.role)

@@ -1,16 +1,22 @@
 """KMS-encrypted log groups with retention, created before the resources that write to them.
 
-Lambda and RDS otherwise create their own log groups on first write: unencrypted and kept
-forever. Creating them here with the ops key and the environment's retention closes both gaps.
+Lambda, RDS, Redshift and Glue otherwise create their own log groups on first write:
+unencrypted and kept forever. Creating them here with the ops key and the environment's
+retention closes both gaps. Two kinds of writer are not ours to name: secret rotation
+functions (a serverless application; the group is named after its function) and CDK's own
+provider functions (no function name: they are pointed at a group through LoggingConfig).
+tests/infra/test_log_groups.py checks that every writer in the template has its group.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, CustomResourceProviderBase, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sam as sam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 
@@ -29,6 +35,32 @@ class LogGroupFactory:
             retention=self.retention,
             removal_policy=self.removal_policy,
         )
+
+    def for_rotation(self, rotation: secretsmanager.SecretRotation) -> logs.LogGroup:
+        """The group of a rotation function (a serverless application that names its function)."""
+        app = rotation.node.find_child("Resource")
+        if not isinstance(app, sam.CfnApplication) or not isinstance(app.parameters, dict):
+            raise TypeError("expected the rotation's serverless application with its parameters")
+        group = self.create(rotation, "Logs", f"/aws/lambda/{app.parameters['functionName']}")
+        app.node.add_dependency(group)  # the first rotation runs right after create
+        return group
+
+    def for_cdk_providers(self, stack: Stack, prefix: str) -> list[logs.LogGroup]:
+        """Point CDK's provider functions (VPC default-SG cleanup, bucket auto-delete, ...) at
+        groups of ours through the function's LoggingConfig. Call once the stack is built."""
+        groups = []
+        for provider in stack.node.children:
+            if not isinstance(provider, CustomResourceProviderBase):
+                continue
+            handler = provider.node.find_child("Handler")
+            if not isinstance(handler, CfnResource):
+                raise TypeError(f"{provider.node.id}: expected a CfnResource handler")
+            short = provider.node.id.removeprefix("Custom::").removesuffix("CustomResourceProvider")
+            group = self.create(stack, f"{short}ProviderLogs", f"/aws/lambda/{prefix}-cdk-{short}")
+            handler.add_property_override("LoggingConfig.LogGroup", group.log_group_name)
+            handler.node.add_dependency(group)
+            groups.append(group)
+        return groups
 
 
 _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {

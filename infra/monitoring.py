@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, IStableListProducer, Lazy
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -52,6 +52,17 @@ class MonitoringProps:
     dlq: sqs.IQueue
     functions: dict[str, lambda_.IFunction]
     glue_job_name: str
+
+
+@jsii.implements(IStableListProducer)
+class _RuleArns:
+    """The ARNs of the rules routed to the topic, read at synth time (after every `publish_rule`)."""
+
+    def __init__(self, rules: list[events.Rule]) -> None:
+        self.rules = rules
+
+    def produce(self) -> list[str]:
+        return [r.rule_arn for r in self.rules]
 
 
 @jsii.implements(events.IRuleTarget)
@@ -132,7 +143,8 @@ class LakeMonitoring(Construct):
                 detail={"jobName": [props.glue_job_name], "state": ["FAILED", "TIMEOUT", "ERROR"]},
             ),
         )
-        self.glue_rule.add_target(_TopicTarget(self.topic))
+        self._rules: list[events.Rule] = []
+        self.publish_rule(self.glue_rule)
         glue_failures = cw.Metric(
             namespace="AWS/Events", metric_name="TriggeredRules",
             dimensions_map={"RuleName": self.glue_rule.rule_name}, period=Duration.hours(1), statistic="Sum",
@@ -144,11 +156,18 @@ class LakeMonitoring(Construct):
         for i in range(0, len(widgets), 2):
             self.dashboard.add_widgets(*widgets[i:i + 2])
 
+    def publish_rule(self, rule: events.Rule) -> None:
+        """Route an EventBridge rule of this stack to the alarm topic; the topic policy names it."""
+        rule.add_target(_TopicTarget(self.topic))
+        self._rules.append(rule)
+
     def _allow_publishers(self) -> None:
-        """CloudWatch may publish for this stack's alarms only, EventBridge for the Glue rule only."""
+        """CloudWatch may publish for this stack's alarms only, EventBridge for this stack's rules only
+        (`publish_rule`; resolved at synth, so rules routed after construction are included)."""
+        rule_arns = Lazy.list(_RuleArns(self._rules))
         for sid, service, sources in (
             ("CloudWatchAlarmsOfThisStack", "cloudwatch.amazonaws.com", [a.alarm_arn for a in self.alarms]),
-            ("EventBridgeGlueFailureRule", "events.amazonaws.com", [self.glue_rule.rule_arn]),
+            ("EventBridgeRulesOfThisStack", "events.amazonaws.com", rule_arns),
         ):
             self.topic.add_to_resource_policy(iam.PolicyStatement(
                 sid=sid,

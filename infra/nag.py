@@ -1,16 +1,22 @@
 """cdk-nag: the AwsSolutions and HIPAA.Security packs, and every acknowledged finding.
 
-All suppressions live here, each with the specific reason it is acceptable, and each scoped as
-narrowly as cdk-nag allows (a construct path, and `applies_to` for wildcard findings). Findings
-that only apply to the cheap `dev` environment (single-AZ RDS, no deletion protection) are
-acknowledged only when the config says so, so `prod` is checked without them.
+All acknowledgments live here, each on the exact resource it covers (a construct path, never
+the whole stack) and, for wildcard findings, on the exact actions and resources (`applies_to`),
+so a new grant anywhere (on the raw bucket above all) is a new finding, not silently accepted.
+Findings that only apply to the cheap `dev` environment (single-AZ RDS, no deletion
+protection, no AWS Backup) are acknowledged only when the config says so, so `prod` is checked
+without them. Per-function and per-policy acknowledgments are generated from the stack's own
+constructs, with the function or role named in the reason.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from aws_cdk import Aspects, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -21,19 +27,24 @@ from cdk_nag import (
 from constructs import IConstruct
 
 from infra.config import LakeConfig
+from infra.custom_resource import DeployTimeFunction
+from lake.contract import ENTITIES
+from lake.producers import producer_prefix
 
 LAMBDA_MANAGED_POLICIES = [
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
 ]
-# Action groups emitted by CDK's grant_read / grant_put / grant_read_write on our named buckets
-# and keys (e.g. s3:GetObject* = GetObject, GetObjectVersion, GetObjectTagging, ...).
-CDK_GRANT_ACTIONS = [
-    "Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*", "Action::s3:Abort*",
-    "Action::s3:DeleteObject*", "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*",
-]
-# Objects inside one of the stack's own buckets: object ARNs are always <bucket ARN>/<key>.
-OWN_BUCKET_OBJECTS = RegexAppliesTo(regex=r"/^Resource::<Storage[A-Za-z]+[0-9A-F]{8}\.Arn>\/\*$/")
+# CDK's grant_read action groups: GetObject* (GetObject, GetObjectVersion, GetObjectTagging, ...),
+# GetBucket* (GetBucketLocation, ...), List* (ListBucket, ListBucketVersions, ...). Reads only.
+GRANT_READ = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
+# CDK's key grants for SSE-KMS writes (grant_put / grant_encrypt_decrypt on a named key).
+GRANT_ENCRYPT = ["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"]
+# grant_put's multipart clean-up (AbortMultipartUpload of the caller's own uploads).
+GRANT_ABORT = "Action::s3:Abort*"
+# Paths whose acknowledgment covers the construct's children: the database security group's
+# ingress rules (one per client, generated ids).
+WITH_CHILDREN = {"Database/DbSg"}
 
 
 def attach_packs(scope: IConstruct) -> None:
@@ -45,31 +56,138 @@ def _s(rule: str, reason: str, applies_to: Sequence[str | RegexAppliesTo] | None
     return NagPackSuppression(id=rule, reason=reason, applies_to=applies_to)
 
 
+def objects(bucket: str, pattern: str = "*") -> RegexAppliesTo:
+    """`Resource::<Storage<bucket><hash>.Arn>/<pattern>`: objects of one of this stack's buckets."""
+    literal = re.escape(pattern).replace("/", r"\/")
+    return RegexAppliesTo(regex=rf"/^Resource::<Storage{bucket}[0-9A-F]{{8}}\.Arn>\/{literal}$/")
+
+
+def _iam5(reason: str, applies_to: Sequence[str | RegexAppliesTo]) -> NagPackSuppression:
+    return _s("AwsSolutions-IAM5", reason, applies_to)
+
+
+def _wildcards(config: LakeConfig) -> dict[str, list[NagPackSuppression]]:
+    """Every AwsSolutions-IAM5 finding, by role policy: what each wildcard covers and why."""
+    glue_logs = r"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/jobs/"
+    out = {
+        "Ingest/Function/ServiceRole/DefaultPolicy/Resource": [
+            _iam5("grant_read on the raw bucket (the key of each object arrives in its S3 event) and the "
+                  "processed bucket: reads only.", [*GRANT_READ, objects("Raw"), objects("Processed")]),
+            _iam5("grant_put on the quarantine bucket: one rejects file per source object "
+                  "(<entity>/<source key>.rejects.ndjson), and AbortMultipartUpload of its own uploads.",
+                  [GRANT_ABORT, objects("Quarantine")]),
+            _iam5("PutObject/DeleteObject/AbortMultipartUpload of the ingest's Parquet files, named per "
+                  "source object under procedure_telemetry/ only (never DeleteObjectVersion).",
+                  [objects("Processed", "procedure_telemetry/*")]),
+            _iam5("SSE-KMS writes to processed and quarantine: GenerateDataKey*/ReEncrypt* on the data "
+                  "key only (KeysDataKey).", GRANT_ENCRYPT),
+        ],
+        "Catalog/JobRole/DefaultPolicy/Resource": [
+            _iam5("grant_read on the processed bucket: the job reads telemetry and its own outputs.",
+                  [*GRANT_READ, objects("Processed")]),
+            _iam5("PutObject/DeleteObject/AbortMultipartUpload of the job's outputs only: the rollup tables "
+                  "(with Spark's _$folder$ markers beside them) and its run state; DeleteObject serves "
+                  "dynamic partition overwrite (never DeleteObjectVersion).",
+                  [objects("Processed", f"{p}*") for p in ("telemetry_hourly", "telemetry_anomalies",
+                                                            "_rollup_state")]),
+            _iam5("Data key (S3 output, CSE-KMS bookmarks) and ops key (encrypted logs): "
+                  "GenerateDataKey*/ReEncrypt* on those two keys only.", GRANT_ENCRYPT),
+            _iam5("ec2:Describe* for the VPC connection have no resource-level permissions; "
+                  "cloudwatch:PutMetricData is limited to the Glue namespace by condition.", ["Resource::*"]),
+            _iam5("Log streams (named per job run) inside the job's three pre-created log groups.",
+                  [RegexAppliesTo(regex=rf"/^{glue_logs}logs-v2-{config.prefix}-glue:\*$/"),
+                   RegexAppliesTo(regex=rf"/^{glue_logs}{config.prefix}-glue-role\/<CatalogJobRole[0-9A-F]{{8}}>"
+                                        r"\/(output|error):\*$/")]),
+            _iam5("Network interfaces Glue creates for a run get their ids at run time: creation is bound "
+                  "to the job's subnet and security group, deletion to that subnet (ec2:Subnet), tagging "
+                  "to the aws-glue-service-resource tag key, as in AWS's AWSGlueServiceRole.",
+                  ["Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*"]),
+        ],
+        "Athena/CreateViews/Function/ServiceRole/DefaultPolicy/Resource": [
+            _iam5("grant_read + grant_put on the athena-results bucket (the workgroup writes query results "
+                  "there), with the data key for SSE-KMS results.",
+                  [*GRANT_READ, GRANT_ABORT, objects("AthenaResults"), *GRANT_ENCRYPT]),
+        ],
+        "Warehouse/SpectrumFederatedRole/DefaultPolicy/Resource": [
+            _iam5("grant_read on the processed bucket: Spectrum reads the lake tables (no write, no delete, "
+                  "so UNLOAD has nowhere to go; docs/adr/0008-data-perimeter.md).",
+                  [*GRANT_READ, objects("Processed")]),
+        ],
+        "Warehouse/ApplySql/Function/ServiceRole/DefaultPolicy/Resource": [
+            _iam5("redshift-data DescribeStatement/GetStatementResult have no resource type (limited to the "
+                  "caller's own statements by condition); the managed admin secret's ARN ends in a random "
+                  "suffix Redshift chooses (redshift!<namespace>-<user>-XXXXXX).",
+                  ["Resource::*",
+                   RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                                        r"<AWS::AccountId>:secret:redshift!.+-\*$/")]),
+        ],
+        "RawAccess/BreakGlass/DefaultPolicy/Resource": [
+            _iam5("Break-glass read of any raw object, for an authorized person with MFA (1 h sessions, "
+                  "each AssumeRole in CloudTrail).", [objects("Raw")]),
+        ],
+        "RawAccess/Operator/DefaultPolicy/Resource": [
+            _iam5("Trusted platform uploads (<entity>/<file>) and Glacier restores anywhere in raw; the "
+                  "bucket policy denies this role every other action.", [objects("Raw")]),
+        ],
+    }
+    for producer in config.producers:
+        out[f"RawAccess/Producer-{producer.name}/DefaultPolicy/Resource"] = [
+            _iam5(f"Producer {producer.name}: PutObject/AbortMultipartUpload of new files under its own "
+                  f"facilities' prefixes ({', '.join(producer.facilities)}) only.",
+                  [objects("Raw", f"{producer_prefix(e, f)}*") for f in producer.facilities for e in ENTITIES]),
+        ]
+    return out
+
+
+def _replication(config: LakeConfig) -> dict[str, list[NagPackSuppression]]:
+    if not config.retain_data:
+        reason = (f"{config.env_name} is disposable (retain_data=false: buckets are emptied and deleted with "
+                  "the stack); prod backs up raw, processed and the access logs with AWS Backup.")
+        return {f"Storage/{b}/Resource": [_s("HIPAA.Security-S3BucketReplicationEnabled", reason)]
+                for b in ("Raw", "Processed", "Quarantine", "AthenaResults", "AccessLogs")}
+    backed_up = ("Single-region lake by design (no cross-region replication); backed up daily by AWS Backup "
+                 "into a vault with its own key and a compliance-mode lock, retained outside the stack "
+                 "(infra/backup.py).")
+    return {f"Storage/{b}/Resource": [_s("HIPAA.Security-S3BucketReplicationEnabled", reason)] for b, reason in (
+        ("Raw", backed_up), ("Processed", backed_up), ("AccessLogs", backed_up),
+        ("Quarantine", "Derived data: replaying the raw objects (backed up) recreates every rejects file."),
+        ("AthenaResults", "Transient query results, expired after 30 days: re-running the query recreates them."),
+    )}
+
+
+def _per_construct(stack: Stack) -> None:
+    """Lambda runtime, DLQ and managed-policy findings per function; inline policies per role."""
+    for construct in stack.node.find_all():
+        if isinstance(construct, lambda_.Function) and construct.role is not None:
+            name = construct.node.path.removeprefix(f"{stack.stack_name}/")
+            deploy_time = isinstance(construct.node.scope, DeployTimeFunction)
+            invoked = ("invoked by CloudFormation at deploy time (one of the three deploy-time functions: "
+                       "rds-migrate, redshift-sql, athena-views), which records a failure in the stack events "
+                       "and rolls back" if deploy_time else
+                       "invoked by an SQS event source mapping; a message that fails maxReceiveCount times "
+                       "goes to the ingest queue's DLQ (redrive policy)")
+            NagSuppressions.add_resource_suppressions(construct, [
+                _s("AwsSolutions-L1", f"{name}: Python 3.12 on purpose: the AWSSDKPandas-Python312 layer and "
+                   "the bundled cp312 manylinux wheels must match the runtime."),
+                _s("HIPAA.Security-LambdaDLQ", f"{name} is {invoked}."),
+            ])
+            NagSuppressions.add_resource_suppressions(construct.role, [
+                _s("AwsSolutions-IAM4", f"{name}: AWS-managed Lambda execution policies: CloudWatch Logs "
+                   "writes and the ENI actions a VPC function needs (no resource-level permissions).",
+                   LAMBDA_MANAGED_POLICIES),
+            ])
+        elif isinstance(construct, iam.CfnPolicy):
+            role = construct.node.scope.node.scope if construct.node.scope else None
+            owner = role.node.path.removeprefix(f"{stack.stack_name}/") if role else construct.node.path
+            NagSuppressions.add_resource_suppressions(construct, [
+                _s("HIPAA.Security-IAMNoInlinePolicy", f"CDK grant policy of the role {owner} only, "
+                   "scoped to this stack's named resources; reviewed with the code (tests/infra/test_iam.py)."),
+            ])
+
+
 def acknowledge(stack: Stack, config: LakeConfig) -> None:
-    """Apply the stack's suppressions (call after the stack is built, before synth)."""
-    NagSuppressions.add_stack_suppressions(stack, [
-        _s("HIPAA.Security-IAMNoInlinePolicy",
-           "The AWS::IAM::Policy resources are CDK grant policies, each attached to exactly one role of "
-           "this stack and scoped to this stack's named resources; they are reviewed here with the code."),
-        _s("AwsSolutions-IAM4",
-           "AWS-managed Lambda execution policies: CloudWatch Logs writes and the ENI actions a VPC "
-           "function needs (EC2 ENI actions have no resource-level permissions).",
-           LAMBDA_MANAGED_POLICIES),
-        _s("AwsSolutions-IAM5",
-           "CDK grant action groups on this stack's own buckets/keys and the object ARNs (<bucket>/*) "
-           "inside those named buckets; no other account's or bucket's resources are reachable.",
-           [*CDK_GRANT_ACTIONS, OWN_BUCKET_OBJECTS]),
-        _s("AwsSolutions-L1",
-           "Python 3.12 is pinned on purpose: the AWS-managed AWSSDKPandas-Python312 layer and the "
-           "bundled cp312 manylinux wheels must match the runtime."),
-        _s("HIPAA.Security-LambdaDLQ",
-           "The ingest function is invoked by an SQS event source mapping, whose failures go to the "
-           "queue's DLQ (redrive policy); the two deploy-time functions are invoked by CloudFormation, "
-           "which records failures in the stack events and rolls back."),
-        _s("HIPAA.Security-S3BucketReplicationEnabled",
-           "Single-region lake by design: buckets are versioned with noncurrent-version retention; "
-           "cross-region replication is a disaster-recovery decision each organization makes (README)."),
-    ])
+    """Apply the stack's acknowledgments (call after the stack is built, before synth)."""
+    _per_construct(stack)
     by_path = {
         "Ingest/PhiHmacKey/Resource": [
             _s("AwsSolutions-SMG4", "The PHI pseudonymization key must stay stable: rotating it would "
@@ -90,6 +208,14 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
                "backup selections; it only lets AWS Backup snapshot the selected resources.",
                ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"]),
         ],
+        "Backup/S3Role/Resource": [
+            _s("AwsSolutions-IAM4", "AWS Backup for S3 needs AWS's S3 backup and restore service policies "
+               "(AWS Backup Developer Guide, 'Amazon S3 backup'), and the backup policy CDK adds to a "
+               "selection's role; the role is assumable by backup.amazonaws.com only.",
+               [f"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{name}" for name in (
+                   "AWSBackupServiceRolePolicyForS3Backup", "AWSBackupServiceRolePolicyForS3Restore",
+                   "AWSBackupServiceRolePolicyForBackup")]),
+        ],
         "Database/Instance/MonitoringRole/Resource": [
             _s("AwsSolutions-IAM4", "Enhanced monitoring needs the AWS-managed "
                "AmazonRDSEnhancedMonitoringRole (it only publishes OS metrics to CloudWatch Logs).",
@@ -99,22 +225,6 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
             _s("CdkNagValidationFailure", "The ingress rules CDK adds for the rotation function and the "
                "proxy use the instance's port token, which the port rules cannot evaluate; their sources "
                "are security groups, never CIDRs (asserted in tests/infra)."),
-        ],
-        "Catalog/JobRole/DefaultPolicy/Resource": [
-            _s("AwsSolutions-IAM5", "Glue job: EC2 ENI describe/create for the VPC connection and "
-               "cloudwatch:PutMetricData (limited to the Glue namespace) have no resource-level "
-               "permissions; its logs live under /aws-glue/*; the script and library are CDK assets.",
-               ["Resource::*",
-                "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*",
-                RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-.*\/\*$/")]),
-        ],
-        "Warehouse/ApplySql/Function/ServiceRole/DefaultPolicy/Resource": [
-            _s("AwsSolutions-IAM5", "redshift-data DescribeStatement/GetStatementResult have no resource "
-               "type (limited to the caller's own statements by condition); the managed admin secret's "
-               "ARN ends in a random suffix Redshift chooses (redshift!<namespace>-<user>-XXXXXX).",
-               ["Resource::*",
-                RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
-                                     r"<AWS::AccountId>:secret:redshift!.+-\*$/")]),
         ],
         "Api/RestApi/Resource": [
             _s("AwsSolutions-APIG2", "The query API validates every request in its function against its OpenAPI "
@@ -148,6 +258,9 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
         by_path[f"Api/RestApi/DeploymentStage.{config.env_name}/Resource"].append(
             _s("AwsSolutions-APIG3", f"{config.env_name}: no WAF web ACL by configuration (api_waf=false) to "
                "keep the environment cheap; the stage is throttled and Cognito-authenticated; prod has the WAF."))
+    for extra in (_wildcards(config), _replication(config)):
+        for path, suppressions in extra.items():
+            by_path.setdefault(path, []).extend(suppressions)
     if not config.retain_data:
         by_path["Database/Instance/Resource"].append(
             _s("HIPAA.Security-RDSInBackupPlan", f"{config.env_name}: disposable environment: RDS "
@@ -172,5 +285,6 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
         if stack.node.try_find_child(path.split("/")[0]) is None:
             continue
         NagSuppressions.add_resource_suppressions_by_path(
-            stack, f"/{stack.stack_name}/{path}", suppressions, apply_to_children=True
+            stack, f"/{stack.stack_name}/{path}", suppressions,
+            apply_to_children=path in WITH_CHILDREN,
         )

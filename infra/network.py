@@ -6,17 +6,29 @@ in `interface_endpoint_azs` of them (dev: one, reached cross-AZ; prod: two).
 Nothing in the lake needs the internet: the Lambdas, Glue, RDS and Redshift talk to AWS APIs
 through a gateway endpoint (S3) and interface endpoints, so there is no NAT gateway to pay for
 or to leak through. Flow logs go to a KMS-encrypted log group.
+
+Data perimeter (docs/adr/0008-data-perimeter.md): every endpoint's policy admits only requests
+by this account's principals to this account's resources (`aws:PrincipalAccount`,
+`aws:ResourceAccount`), so code in the VPC (or Redshift with enhanced VPC routing) cannot copy
+data to another account's bucket or use another account's credentials. Named exceptions:
+CloudFormation's response bucket (custom resources answer there) and the few API actions that
+have no resource (only the principal's account is checked). Workload security groups send
+only HTTPS to the endpoints' security group and the S3 prefix list (`allow_aws_apis`), plus
+the database port where they need it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aws, CfnMapping, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from infra.config import LakeConfig
 
 # Interface endpoints the ETL and the deploy-time custom resources call.
 INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
@@ -34,9 +46,39 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 }
 
 
+# Actions without a resource type (no aws:ResourceAccount to compare), per endpoint: only the
+# caller's account is checked. Each is called by this stack's code: the rotation function
+# (GetRandomPassword) and the Redshift SQL custom resource (statement status and results).
+NO_RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "SecretsManager": ("secretsmanager:GetRandomPassword",),
+    "RedshiftData": ("redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
+                     "redshift-data:ListStatements", "redshift-data:CancelStatement"),
+    "Sts": ("sts:GetCallerIdentity",),
+}
+
+
+def s3_prefix_list_id(scope: Construct, config: LakeConfig) -> str:
+    """S3's AWS-managed prefix list: literal for a pinned region, a CfnMapping when env-agnostic."""
+    region = Stack.of(scope).region
+    if not Token.is_unresolved(region):
+        return config.s3_prefix_list(region)
+    mapping = CfnMapping(scope, "S3PrefixList",
+                         mapping={r: {"id": pl} for r, pl in config.s3_prefix_lists.items()})
+    return mapping.find_in_map(Aws.REGION, "id")
+
+
+def custom_resource_response_bucket_objects() -> str:
+    """CloudFormation's bucket for custom resource responses: the region without dashes
+    (cloudformation-custom-resource-response-uswest2; AWS CloudFormation User Guide,
+    "Setting up VPC endpoints for AWS CloudFormation")."""
+    region = Fn.join("", Fn.split("-", Aws.REGION))
+    return f"arn:{Aws.PARTITION}:s3:::cloudformation-custom-resource-response-{region}/*"
+
+
 @dataclass(frozen=True)
 class NetworkProps:
     log_key: kms.IKey
+    s3_prefix_list_id: str
     log_retention: logs.RetentionDays
     removal_policy: RemovalPolicy
     availability_zones: tuple[str, ...] | None = None  # None: Fn::GetAZs (env-agnostic)
@@ -83,9 +125,15 @@ class LakeNetwork(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
 
-        self.vpc.add_gateway_endpoint(
+        self.s3_prefix_list_id = props.s3_prefix_list_id
+        self.s3_endpoint = self.vpc.add_gateway_endpoint(
             "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.warehouse_subnets]
         )
+        _perimeter(self.s3_endpoint)
+        self.s3_endpoint.add_to_policy(iam.PolicyStatement(
+            sid="CustomResourceResponsesToCloudFormation", principals=[iam.AnyPrincipal()],
+            actions=["s3:PutObject"], resources=[custom_resource_response_bucket_objects()],
+        ))
         self.endpoint_security_group = ec2.SecurityGroup(
             self,
             "EndpointSg",
@@ -107,3 +155,29 @@ class LakeNetwork(Construct):
             )
             for name, service in INTERFACE_ENDPOINTS.items()
         }
+        for name, endpoint in self.endpoints.items():
+            _perimeter(endpoint, NO_RESOURCE_ACTIONS.get(name, ()))
+
+    def allow_aws_apis(self, security_group: ec2.ISecurityGroup) -> None:
+        """Egress a workload needs of AWS: HTTPS to the interface endpoints and to S3 (the
+        gateway endpoint's prefix list). Its security group must not allow all outbound."""
+        security_group.add_egress_rule(self.endpoint_security_group, ec2.Port.tcp(443),
+                                       "HTTPS to the interface endpoints")
+        security_group.add_egress_rule(ec2.Peer.prefix_list(self.s3_prefix_list_id), ec2.Port.tcp(443),
+                                       "HTTPS to S3 through the gateway endpoint")
+
+
+def _perimeter(endpoint: ec2.GatewayVpcEndpoint | ec2.InterfaceVpcEndpoint,
+               no_resource_actions: tuple[str, ...] = ()) -> None:
+    """Only this account's principals, only to this account's resources."""
+    endpoint.add_to_policy(iam.PolicyStatement(
+        sid="OwnAccountPrincipalsToOwnAccountResources", principals=[iam.AnyPrincipal()], actions=["*"],
+        resources=["*"],
+        conditions={"StringEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID, "aws:ResourceAccount": Aws.ACCOUNT_ID}},
+    ))
+    if no_resource_actions:
+        endpoint.add_to_policy(iam.PolicyStatement(
+            sid="OwnAccountPrincipalsActionsWithoutResource", principals=[iam.AnyPrincipal()],
+            actions=list(no_resource_actions), resources=["*"],
+            conditions={"StringEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
+        ))

@@ -8,8 +8,10 @@ at ~1.2 M/s, minutes). Hence, beyond the Secrets Manager defaults:
 - a resource policy that denies GetSecretValue to every principal but those two (an explicit
   deny: no identity policy, administrator or not, overrides it), and DeleteSecret,
   PutSecretValue and RotateSecret to all but the break-glass role;
-- kept in every environment (secret and key, `RemovalPolicy.RETAIN`): a deleted or replaced key
-  silently changes every pseudonym and breaks linkage with everything loaded before;
+- kept wherever the data is kept (secret and key, `infra.removal.data_removal_policy`: prod
+  retains them on update and delete): a deleted or replaced key silently changes every pseudonym
+  and breaks linkage with everything loaded before. dev deletes them with the data they key
+  (its fixed secret name would otherwise block the next deploy after a `cdk destroy`);
 - an EventBridge rule -> the alarm topic on every GetSecretValue of it by anyone but the ingest
   role (the break-glass role included: its use must be seen). CloudTrail must be on: EventBridge
   receives "AWS API Call via CloudTrail" events only for what a trail in the account and region
@@ -25,11 +27,9 @@ from __future__ import annotations
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 KEY_ADMIN_ACTIONS = [
@@ -49,7 +49,7 @@ def _via_secrets_manager() -> dict[str, dict[str, str]]:
 class PhiSecretGuard(Construct):
     """The HMAC secret's KMS key and break-glass role; `protect` and `alarm_on_reads` do the rest."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, removal_policy: RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         self.prefix = prefix
         self.reader: iam.IRole | None = None
@@ -69,7 +69,7 @@ class PhiSecretGuard(Construct):
             alias=f"alias/{prefix}-phi-hmac",
             description=f"{prefix}: the PHI pseudonymization (HMAC) secret only",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
             policy=iam.PolicyDocument(statements=[
                 iam.PolicyStatement(sid="KeyAdministrationWithoutUse", principals=[account],
                                     actions=KEY_ADMIN_ACTIONS, resources=["*"]),
@@ -106,8 +106,9 @@ class PhiSecretGuard(Construct):
             actions=["secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue", "secretsmanager:RotateSecret"],
             resources=["*"], conditions={"ArnNotEquals": {"aws:PrincipalArn": self.break_glass_role.role_arn}}))
 
-    def alarm_on_reads(self, secret_name: str, topic: sns.ITopic) -> events.Rule:
-        """GetSecretValue of `secret_name` by any principal but the reader given to `protect` -> `topic`."""
+    def alarm_on_reads(self, secret_name: str) -> events.Rule:
+        """A rule matching GetSecretValue of `secret_name` by any principal but the reader given to
+        `protect`; the caller routes it to the alarm topic (`LakeMonitoring.publish_rule`)."""
         reader = self.reader
         if reader is None:
             raise ValueError("protect() the secret first: the alarm excludes its reader")
@@ -130,5 +131,4 @@ class PhiSecretGuard(Construct):
         cfn = rule.node.default_child
         assert isinstance(cfn, events.CfnRule)
         cfn.state = ALL_MANAGEMENT_EVENTS
-        rule.add_target(targets.SnsTopic(topic))
         return rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import Aws, CfnOutput, Fn, Stack
 from constructs import Construct
 
 from infra.api import ApiProps, LakeApi
@@ -17,7 +17,8 @@ from infra.ingest import IngestProps, LakeIngest
 from infra.keys import KeysProps, LakeKeys
 from infra.log_groups import LogGroupFactory, retention_days
 from infra.monitoring import LakeMonitoring, MonitoringProps
-from infra.network import LakeNetwork, NetworkProps
+from infra.network import LakeNetwork, NetworkProps, s3_prefix_list_id
+from infra.raw_access import RawAccess, RawAccessProps
 from infra.removal import data_removal_policy
 from infra.storage import LakeStorage, StorageProps
 from infra.warehouse import WAREHOUSE_DB, LakeWarehouse, WarehouseProps
@@ -32,7 +33,9 @@ class LakeStack(Stack):
         cfg = config
         self.config = cfg
         removal = data_removal_policy(cfg)
-        self.keys = LakeKeys(self, "Keys", KeysProps(prefix=cfg.prefix, removal_policy=removal))
+        raw_bucket_arn = f"arn:{Aws.PARTITION}:s3:::{cfg.bucket_name('raw', self.account, self.region)}"
+        self.keys = LakeKeys(self, "Keys", KeysProps(prefix=cfg.prefix, removal_policy=removal,
+                                                     raw_bucket_arn=raw_bucket_arn))
         log_groups = LogGroupFactory(self.keys.ops_key, retention_days(cfg.log_retention_days), removal)
 
         self.network = LakeNetwork(
@@ -40,6 +43,7 @@ class LakeStack(Stack):
             "Network",
             NetworkProps(
                 log_key=self.keys.ops_key,
+                s3_prefix_list_id=s3_prefix_list_id(self, cfg),
                 log_retention=retention_days(cfg.log_retention_days),
                 removal_policy=removal,
                 availability_zones=tuple(self.availability_zones),
@@ -49,7 +53,8 @@ class LakeStack(Stack):
         vpc, subnets = self.network.vpc, self.network.subnets
         self.storage = LakeStorage(
             self, "Storage",
-            StorageProps(config=cfg, data_key=self.keys.data_key, account=self.account, region=self.region),
+            StorageProps(config=cfg, data_key=self.keys.data_key, raw_key=self.keys.raw_key, account=self.account,
+                         region=self.region),
         )
         self.catalog = LakeCatalog(
             self, "Catalog",
@@ -78,10 +83,18 @@ class LakeStack(Stack):
                           secrets_endpoint=self.network.endpoints["SecretsManager"], log_groups=log_groups,
                           network=self.network),
         )
-        if cfg.retain_data:
-            self.backup = LakeBackup(
-                self, "Backup", BackupProps(config=cfg, data_key=self.keys.data_key, instance=self.database.instance)
-            )
+        self.backup = LakeBackup(
+            self, "Backup", BackupProps(config=cfg, instance=self.database.instance,
+                                        buckets=(self.storage.raw, self.storage.processed, self.storage.access_logs)),
+        ) if cfg.retain_data else None
+        assert self.ingest.function.role is not None
+        self.raw_access = RawAccess(
+            self, "RawAccess",
+            RawAccessProps(config=cfg, bucket=self.storage.raw, bucket_name=self.storage.bucket_name("raw"),
+                           key=self.keys.raw_key,
+                           ingest_role=self.ingest.function.role,
+                           backup_role=self.backup.s3_role if self.backup else None),
+        )
         self.database.allow_client(self.ingest.function, "Ingest Lambda")
         self.ingest.connect_database(
             self.database.role_secrets[INGEST.name], self.database.proxy.endpoint, self.database.port, DB_NAME
@@ -128,6 +141,16 @@ class LakeStack(Stack):
                      warehouse_database=WAREHOUSE_DB, waf=cfg.api_waf),
         )
         self.database.allow_client(self.api.function, "API Lambda")
+        # Every workload security group: HTTPS to the endpoints and S3 only (database ports are
+        # opened pairwise by LakeDatabase).
+        for security_group in (
+            self.ingest.security_group, self.database.migrations.security_group,
+            self.database.rotation_security_group, self.warehouse.security_group,
+            self.warehouse.sql.security_group,
+            *((self.catalog.security_group,) if self.catalog.job else ()),
+            *((self.athena.view_function.security_group,) if self.athena.view_function else ()),
+        ):
+            self.network.allow_aws_apis(security_group)
         self.monitoring = LakeMonitoring(
             self,
             "Monitoring",
@@ -146,7 +169,10 @@ class LakeStack(Stack):
                 glue_job_name=self.catalog.job_name,
             ),
         )
-        self.ingest.hmac_guard.alarm_on_reads(cfg.hmac_secret_name, self.monitoring.topic)
+        self.monitoring.publish_rule(self.ingest.hmac_guard.alarm_on_reads(cfg.hmac_secret_name))
+        for i, name in enumerate(self.catalog.log_group_names(self.catalog.security_configuration_name)):
+            self.catalog.job.node.add_dependency(log_groups.create(self.catalog, f"JobLogs{i}", name))
+        log_groups.for_cdk_providers(self, cfg.prefix)
         self._outputs()
 
     @property

@@ -1,7 +1,11 @@
 """Storage: the lake's buckets with their secure defaults in one place.
 
-Every data bucket is KMS-encrypted with the data key (S3 Bucket Keys cut KMS calls), versioned,
-private, TLS-only and writes server access logs to the access-log bucket. The access-log bucket
+Every data bucket is KMS-encrypted, versioned, private, TLS-only and writes server access logs
+to the access-log bucket. processed, quarantine and athena-results use the data key with S3
+Bucket Keys (fewer KMS calls); raw uses its own key without a Bucket Key, so each object's KMS
+encryption context is its own ARN and the key policy can bind a producer to its key prefix
+(`infra/raw_access.py`). Raw objects go to Glacier and expire per environment (cdk.json
+`raw_archive_after_days`, `raw_expire_after_days`; restore path in the README). The access-log bucket
 itself is SSE-S3, because S3 log delivery cannot write to SSE-KMS buckets. Names come from the
 typed config so local mode creates the same buckets.
 """
@@ -16,7 +20,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import BUCKET_KINDS, LakeConfig
+from infra.config import BUCKET_KINDS, RAW_IA_AFTER_DAYS, LakeConfig
 from infra.removal import data_removal_policy
 
 ACCESS_LOG_GLACIER_DAYS = 90
@@ -26,6 +30,7 @@ ACCESS_LOG_GLACIER_DAYS = 90
 class StorageProps:
     config: LakeConfig
     data_key: kms.IKey
+    raw_key: kms.IKey
     account: str
     region: str
 
@@ -70,19 +75,21 @@ class LakeStorage(Construct):
         self.raw = self._data_bucket(
             "Raw",
             "raw",
-            props.data_key,
+            props.raw_key,
             [
                 s3.LifecycleRule(
-                    id="raw-to-cheaper-tiers",
+                    id="raw-retention",
                     transitions=[
                         s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                                      transition_after=Duration.days(30)),
+                                      transition_after=Duration.days(RAW_IA_AFTER_DAYS)),
                         s3.Transition(storage_class=s3.StorageClass.GLACIER,
-                                      transition_after=Duration.days(90)),
+                                      transition_after=Duration.days(cfg.raw_archive_after_days)),
                     ],
+                    expiration=Duration.days(cfg.raw_expire_after_days),
                 ),
                 _noncurrent_cleanup(noncurrent_days),
             ],
+            bucket_key=False,
         )
         self.processed = self._data_bucket(
             "Processed", "processed", props.data_key, [_noncurrent_cleanup(noncurrent_days)]
@@ -120,7 +127,7 @@ class LakeStorage(Construct):
         }
 
     def _data_bucket(
-        self, construct_id: str, kind: str, key: kms.IKey, rules: list[s3.LifecycleRule]
+        self, construct_id: str, kind: str, key: kms.IKey, rules: list[s3.LifecycleRule], bucket_key: bool = True
     ) -> s3.Bucket:
         return s3.Bucket(
             self,
@@ -128,7 +135,7 @@ class LakeStorage(Construct):
             bucket_name=self._names[kind],
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
-            bucket_key_enabled=True,
+            bucket_key_enabled=bucket_key,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{kind}/",

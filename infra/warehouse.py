@@ -80,7 +80,7 @@ class LakeWarehouse(Construct):
         self.workgroup_name = f"{cfg.prefix}-wg"
         self.security_group = ec2.SecurityGroup(
             self, "Sg", vpc=props.vpc, description="Redshift Serverless (egress to RDS and endpoints)",
-            allow_all_outbound=True,
+            allow_all_outbound=False,
         )
         self.role = iam.Role(
             self,
@@ -136,6 +136,11 @@ class LakeWarehouse(Construct):
             ],
         )
         self.workgroup.add_resource_dependency(self.namespace)
+        # Redshift Serverless exports to /aws/redshift/<namespace>/<log type>, an existing group if
+        # there is one; the user activity log holds query text with its literals.
+        for kind in LOG_EXPORTS:
+            group = props.log_groups.create(self, f"Log{kind.title()}", f"/aws/redshift/{self.namespace_name}/{kind}")
+            self.namespace.node.add_dependency(group)
         self.sql = self._apply_sql(props)
 
     def _apply_sql(self, props: WarehouseProps) -> DeployTimeFunction:

@@ -389,6 +389,7 @@ REASONS: dict[str, str] = {
     "inconsistent": "a row rule failed, e.g. an end before its start",
     "duplicate_key": "the primary key already appeared earlier in the same object",
     "phi_in_free_text": "an MRN, SSN or date-of-birth shape in a non-PHI text column (the value is not copied)",
+    "foreign_facility": "a producer's row that belongs to, or names a robot/procedure of, another facility",
 }
 
 # Whole-object reasons (the object is quarantined as one unit and recorded in the ledger).
@@ -398,6 +399,7 @@ OBJECT_REASONS: dict[str, str] = {
     "empty_object": "the object has no bytes or no data rows",
     "not_utf8": "the content does not decode as UTF-8 (after gunzip)",
     "missing_columns": "a CSV header lacks required columns of the entity",
+    "bad_facility_prefix": "the key's facility= segment names no facility id (<entity>/facility=FAC-nnn/...)",
 }
 
 # Defect kinds the generator injects -> the outcome ingest must give that row.

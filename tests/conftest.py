@@ -10,6 +10,8 @@ administrator's URL for assertions.
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,18 +28,25 @@ TESTS_DIR = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a maintenance database on a running PostgreSQL server (as its administrator)."""
+def postgres_server() -> Iterator[str]:
+    """URL of a maintenance database on a running PostgreSQL server (as its administrator).
+
+    The cluster lives outside pytest's temp root: every pytest session (another checkout's, or
+    an xdist worker starting late) resets that root to 0700, which would lock the server user
+    out of a running cluster's files.
+    """
     existing = server_url_from_env()
     if existing:
         yield existing
         return
-    pg = EphemeralPostgres(tmp_path_factory.mktemp("postgres"))
+    base = Path(tempfile.mkdtemp(prefix="surgical-lake-pg-"))
+    pg = EphemeralPostgres(base / "cluster")
     pg.start()
     try:
         yield pg.url()
     finally:
         pg.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def create_roles(server_url: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from lake.contract import ENTITIES, Entity, Landing
 from lambdas.ingest import lake_writer, ledger, phi_screen, rds_loader, reader, routing, source
 from lambdas.ingest.config import IngestConfig
 from lambdas.ingest.errors import ObjectRejected
+from lambdas.ingest.facility_scope import FacilityScope, scope_for
 from lambdas.ingest.ledger import Counts
 from lambdas.ingest.prefetch import prefetch
 from lambdas.ingest.pseudonymize import pseudonymize
@@ -69,7 +70,7 @@ class Outcome:
 
 
 def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, sink: RejectSink,
-               counts: Counts, reasons: dict[str, int]) -> Iterator[pa.Table]:
+               counts: Counts, reasons: dict[str, int], scope: FacilityScope | None = None) -> Iterator[pa.Table]:
     """Valid, pseudonymized rows of decompressed bytes, in batches; rejects go to the sink as they come."""
     entity = route.entity
     seen = SeenKeys()
@@ -82,6 +83,8 @@ def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, s
         if raw.table.num_rows == 0:
             continue
         checked = phi_screen.screen(validate(raw.table, raw.lines, entity, seen), entity)
+        if scope is not None:  # a producer's object: rows of other facilities are refused
+            scope.refuse(checked)
         stored = pseudonymize(checked.table, entity, hmac_key)
         rejected = checked.rejected
         if rejected.any():
@@ -137,10 +140,11 @@ def _load(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, upload
           outcome: Outcome) -> None:
     route = routing.route(obj.ref.key)
     counts = outcome.counts
+    scope = scope_for(conn, obj.ref.key, route.entity)
     sink = RejectSink(obj.ref.key, route.entity)
     try:
         chunks = source.decompressed_chunks(source.raw_chunks(deps.s3, obj.ref), route.gzip)
-        batches = valid_rows(chunks, route, deps.hmac_key, sink, counts, outcome.reasons)
+        batches = valid_rows(chunks, route, deps.hmac_key, sink, counts, outcome.reasons, scope)
         if route.entity.landing is Landing.RDS:
             load_rds(conn, route.entity, obj.ref.key, obj.last_modified, batches, counts)
         else:
@@ -148,6 +152,8 @@ def _load(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, upload
         sink.upload(deps.s3, deps.config.quarantine_bucket)
     finally:
         sink.close()
+        if scope is not None:
+            scope.close()
 
 
 def _reject_object(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, entity: Entity | None,

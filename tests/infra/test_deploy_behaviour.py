@@ -76,23 +76,28 @@ def test_custom_resources_give_up_a_minute_after_their_function(synth) -> None:
         f"{synth.config.prefix}-{n}" for n in ("rds-migrate", "redshift-sql", "athena-views")}
 
 
-def test_alarm_topic_allows_exactly_this_stacks_alarms_and_glue_rule(synth) -> None:
-    # GIVEN the topic policy (it replaces SNS's default one) and the stack's alarms and rule
+def test_alarm_topic_allows_exactly_this_stacks_alarms_and_rules(synth) -> None:
+    # GIVEN the topic policy (it replaces SNS's default one), the stack's alarms and the
+    # EventBridge rules that target the topic (Glue job failures, reads of the PHI HMAC secret)
     (policy,) = synth.resources("AWS::SNS::TopicPolicy").values()
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     alarms = sorted(synth.resources("AWS::CloudWatch::Alarm"))
-    (rule,) = synth.resources("AWS::Events::Rule")
+    (topic,) = synth.resources("AWS::SNS::Topic")
+    rules = sorted(lid for lid, r in synth.resources("AWS::Events::Rule").items()
+                   if any(t["Arn"] == {"Ref": topic} for t in r["Properties"].get("Targets", [])))
     assert len(alarms) == 11
+    assert len(rules) == 2
+    assert rules[0].startswith("IngestPhiHmacGuardReadOutsideIngest") and rules[1].startswith("MonitoringGlueJobFailed")
     # THEN CloudWatch may publish, bound to exactly these alarms in this account
     cloudwatch = statements["CloudWatchAlarmsOfThisStack"]
     assert (cloudwatch["Effect"], cloudwatch["Action"]) == ("Allow", "sns:Publish")
     assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert sorted(a["Fn::GetAtt"][0] for a in cloudwatch["Condition"]["ArnEquals"]["aws:SourceArn"]) == alarms
     assert cloudwatch["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
-    # AND EventBridge may publish for the Glue failure rule only
-    events = statements["EventBridgeGlueFailureRule"]
+    # AND EventBridge may publish for exactly the rules that target the topic
+    events = statements["EventBridgeRulesOfThisStack"]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
-    assert events["Condition"]["ArnEquals"]["aws:SourceArn"] == [{"Fn::GetAtt": [rule, "Arn"]}]
+    assert sorted(a["Fn::GetAtt"][0] for a in events["Condition"]["ArnEquals"]["aws:SourceArn"]) == rules
     # AND no other statement allows anyone to publish (TLS-only publishing is a Deny)
     allows = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert len(allows) == 2

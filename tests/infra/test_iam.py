@@ -6,10 +6,10 @@ from typing import Any
 
 DATA_SERVICES = ("s3", "sqs", "secretsmanager", "kms", "glue", "rds-db", "dynamodb", "logs", "sns")
 # Actions with no resource-level permissions in IAM (each is acknowledged in infra/nag.py).
+# ec2:Create/DeleteNetworkInterface and Create/DeleteTags do have them: never on `*`.
 STAR_ALLOWED = {
     "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables", "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkInterfaces",
-    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags", "ec2:DeleteTags",
     "cloudwatch:PutMetricData", "redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
 }
 
@@ -74,11 +74,108 @@ def test_ingest_role_has_no_delete_or_admin_actions(synth) -> None:
     ingest = [s for lid, s in _statements(synth) if lid.startswith("IngestFunctionServiceRoleDefaultPolicy")]
     actions = {a for s in ingest for a in _as_list(s["Action"])}
     # THEN nothing service-wide; deletes only for consuming its queue and replacing the Parquet
-    # files of a re-loaded object in the processed bucket (never raw or quarantine)
-    assert not {a for a in actions if a.endswith(":*")}
-    assert {a for a in actions if "Delete" in a} == {"sqs:DeleteMessage", "s3:DeleteObject*"}
-    (delete,) = [s for s in ingest if "s3:DeleteObject*" in _as_list(s["Action"])]
-    assert [r["Fn::Join"][1][0]["Fn::GetAtt"][0] for r in _as_list(delete["Resource"])] == [
-        next(k for k in synth.raw["Resources"] if k.startswith("StorageProcessed"))]
+    # files of a re-loaded object: DeleteObject (never DeleteObjectVersion) under the lake
+    # entity's folder of the processed bucket (never raw or quarantine)
+    assert not {a for a in actions if a.endswith(":*") or a.endswith("*")} - {
+        "s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:Abort*", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+    assert {a for a in actions if "Delete" in a} == {"sqs:DeleteMessage", "s3:DeleteObject"}
+    (delete,) = [s for s in ingest if "s3:DeleteObject" in _as_list(s["Action"])]
+    assert [(r["Fn::Join"][1][0]["Fn::GetAtt"][0], r["Fn::Join"][1][1]) for r in _as_list(delete["Resource"])] == [
+        (next(k for k in synth.raw["Resources"] if k.startswith("StorageProcessed")), "/procedure_telemetry/*")]
     assert "secretsmanager:GetSecretValue" in actions
     assert {"glue:BatchCreatePartition", "s3:PutObject"} <= actions
+
+
+def _role_statements(synth, role_prefix: str) -> list[dict]:
+    return [s for lid, s in _statements(synth) if lid.startswith(f"{role_prefix}DefaultPolicy")]
+
+
+def test_nothing_may_delete_object_versions_or_touch_processed_data_outside_its_prefixes(synth) -> None:
+    deletes = [(lid, s) for lid, s in _statements(synth) if s["Effect"] == "Allow"
+               and any(a.startswith("s3:Delete") for a in _as_list(s["Action"]))]
+    # THEN no role of the stack may delete an object version (the history S3 keeps to recover)
+    for lid, statement in deletes:
+        if lid.startswith("CustomS3AutoDeleteObjects"):
+            continue  # dev only: CDK's handler that empties the buckets on stack delete
+        assert set(_as_list(statement["Action"])) & {"s3:DeleteObject*", "s3:DeleteObjectVersion"} == set(), lid
+    # AND the ingest and the Glue job delete only under their own prefixes of the processed bucket
+    prefixes = {lid.split("DefaultPolicy")[0]: sorted(r["Fn::Join"][1][1] for r in _as_list(s["Resource"]))
+                for lid, s in deletes}
+    assert prefixes == {
+        "IngestFunctionServiceRole": ["/procedure_telemetry/*"],
+        "CatalogJobRole": ["/_rollup_state*", "/telemetry_anomalies*", "/telemetry_hourly*"],
+    }
+
+
+def test_glue_reads_only_its_two_asset_objects(synth) -> None:
+    reads = [s for s in _role_statements(synth, "CatalogJobRole")
+             if any("cdk-" in str(r) and "assets" in str(r) for r in _as_list(s["Resource"]))]
+    (statement,) = reads
+    assert statement["Action"] == "s3:GetObject"
+    keys = [r["Fn::Join"][1][-1] for r in statement["Resource"]]
+    # THEN exactly the script and the zipped lake package, never the whole asset bucket
+    assert sorted(k.rsplit(".", 1)[-1] for k in keys) == ["py", "zip"]
+    assert all(k.startswith("/") and k.count("/") == 1 and "*" not in k for k in keys)
+
+
+def test_glue_network_interface_actions_are_scoped_like_aws_glue_service_role(synth) -> None:
+    ec2 = {a: s for s in _role_statements(synth, "CatalogJobRole") for a in _as_list(s["Action"])
+           if a in ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags", "ec2:DeleteTags")}
+    assert set(ec2) == {"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags",
+                        "ec2:DeleteTags"}
+    create = sorted(_flatten(r) for r in _as_list(ec2["ec2:CreateNetworkInterface"]["Resource"]))
+    # THEN ENIs are created only in the job's subnet with the job's security group ...
+    assert create == ["arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*",
+                      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<ref>",
+                      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<ref>"]
+    # ... deleted only in that subnet, and tagged only with Glue's own tag key
+    delete = ec2["ec2:DeleteNetworkInterface"]
+    assert list(delete["Condition"]["ArnEquals"]) == ["ec2:Subnet"]
+    assert ec2["ec2:CreateTags"]["Condition"] == {
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}}
+
+
+def test_redshift_cannot_unload_or_chain_to_another_role(synth) -> None:
+    actions = {a for s in _role_statements(synth, "WarehouseSpectrumFederatedRole") for a in _as_list(s["Action"])}
+    # THEN the Spectrum/federated role has no S3 write and cannot assume (chain to) another role,
+    # so UNLOAD ... IAM_ROLE has nowhere to write; CREDENTIALS of another account are stopped by
+    # the S3 endpoint policy (tests/infra/test_network.py)
+    assert not {a for a in actions if a.startswith("s3:Put") or a.startswith("s3:Delete") or a == "s3:*"}
+    assert not {a for a in actions if a.startswith("sts:")}
+
+
+def _key_statements(synth, key_prefix: str) -> list[dict]:
+    (key,) = [r for lid, r in synth.raw["Resources"].items() if lid.startswith(key_prefix)
+              and r["Type"] == "AWS::KMS::Key"]
+    return key["Properties"]["KeyPolicy"]["Statement"]
+
+
+def test_service_principals_on_keys_are_bound_to_this_stacks_sources(synth) -> None:
+    services = [s for prefix in ("KeysDataKey", "KeysOpsKey", "KeysRawKey") for s in _key_statements(synth, prefix)
+                if "Service" in s["Principal"] and s["Effect"] == "Allow" and "Condition" in s]
+    by_service = {str(s["Principal"]["Service"]): s for s in services}
+    # THEN S3 encrypts only the raw bucket's notifications (source bucket and account) ...
+    s3 = by_service["s3.amazonaws.com"]
+    assert _flatten(s3["Condition"]["ArnEquals"]["aws:SourceArn"]) == (
+        f"arn:<AWS::Partition>:s3:::{synth.config.prefix}-raw-<AWS::AccountId>-<AWS::Region>")
+    assert s3["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # ... CloudWatch only for this stack's alarms, EventBridge only for this stack's rules ...
+    alarms, rules = by_service["cloudwatch.amazonaws.com"], by_service["events.amazonaws.com"]
+    assert _flatten(alarms["Condition"]["ArnLike"]["aws:SourceArn"]) == (
+        f"arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:{synth.config.prefix}-*")
+    assert _flatten(rules["Condition"]["ArnLike"]["aws:SourceArn"]) == (
+        "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/<AWS::StackName>-*")
+    # ... and CloudWatch Logs only for log groups of this account (its encryption context)
+    logs = [s for s in services if "logs" in str(s["Principal"]["Service"])]
+    assert [list(s["Condition"]["ArnLike"]) for s in logs] == [["kms:EncryptionContext:aws:logs:arn"]]
+    # AND a service principal allowed without conditions elsewhere (CDK's SNS rule target grants
+    # EventBridge on its own) is denied everything from any other source
+    for prefix in ("KeysDataKey", "KeysOpsKey", "KeysRawKey"):
+        statements = _key_statements(synth, prefix)
+        denies = {str(s["Principal"]["Service"]): s for s in statements if s["Effect"] == "Deny"}
+        for s in statements:
+            if s["Effect"] == "Allow" and "Service" in s["Principal"] and "Condition" not in s:
+                deny = denies[str(s["Principal"]["Service"])]
+                assert deny["Action"] == "kms:*"
+                assert deny["Condition"]["ArnNotLike"] == by_service[str(s["Principal"]["Service"])][
+                    "Condition"]["ArnLike"]

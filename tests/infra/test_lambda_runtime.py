@@ -243,8 +243,9 @@ def test_the_handler_from_its_asset_alone_loads_every_entity(dev, lambda_python:
         def rows(sql: str) -> list[tuple[Any, ...]]:
             return conn.execute(sql).fetchall()
         assert rows("SELECT robot_id FROM surgical_robots ORDER BY 1") == [("ROBOT-0001",), ("ROBOT-0002",)]
-        assert rows("SELECT procedure_id, robot_id, patient_birth_year, patient_zip3 FROM surgical_procedures") == [
-            ("PROC-000001", "ROBOT-0001", 1960, "021")]
+        # born 1960-05-17, scheduled 2025-03-03: 64 at the procedure (Safe Harbor: no birth year)
+        assert rows("SELECT procedure_id, robot_id, patient_age_at_procedure, patient_age_90_plus, patient_zip3"
+                    " FROM surgical_procedures") == [("PROC-000001", "ROBOT-0001", 64, False, "021")]
         assert rows("SELECT outcome_id, procedure_id FROM procedure_outcomes") == [("OUT-000001", "PROC-000001")]
         assert rows("SELECT maintenance_id, robot_id FROM robot_maintenance_logs") == [("MAINT-000001", "ROBOT-0002")]
         assert rows("SELECT object_key, status, rows_in, rows_loaded, rows_rejected FROM etl.ingest_ledger"

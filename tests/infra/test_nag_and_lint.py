@@ -67,3 +67,48 @@ def test_cfn_lint_finds_no_errors(synth) -> None:
     assert result.returncode & 2 == 0, result.stdout
     assert codes <= TOLERATED_LINT_WARNINGS, result.stdout
     assert Path(template).stat().st_size > 0
+
+
+def _acknowledgments(synth) -> list[tuple[str, dict]]:
+    return [(lid, rule) for lid, r in synth.raw["Resources"].items()
+            for rule in r.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])]
+
+
+def test_no_acknowledgment_covers_the_whole_stack(synth) -> None:
+    # THEN there is no stack-level suppression (it would accept any future grant, on raw too) ...
+    assert "cdk_nag" not in synth.raw.get("Metadata", {})
+    acknowledged = _acknowledgments(synth)
+    assert acknowledged
+    # ... and every wildcard acknowledgment names the exact actions/resources it covers
+    for lid, rule in acknowledged:
+        if rule["id"] in ("AwsSolutions-IAM5", "AwsSolutions-IAM4"):
+            assert rule.get("applies_to"), f"{lid}: {rule['id']} without applies_to"
+            assert all(a not in ("Resource::*", "Action::*") or lid.startswith(("CatalogJobRole", "WarehouseApplySql"))
+                       for a in rule["applies_to"] if isinstance(a, str)), lid
+
+
+def test_raw_bucket_objects_are_acknowledged_only_for_the_raw_roles(synth) -> None:
+    raw_grants = {lid.split("DefaultPolicy")[0] for lid, rule in _acknowledgments(synth)
+                  if rule["id"] == "AwsSolutions-IAM5" and "StorageRaw" in str(rule["applies_to"])}
+    # THEN a wildcard on raw objects is accepted for exactly these roles (a new one must come here)
+    expected = {"IngestFunctionServiceRole", "RawAccessOperator", "RawAccessBreakGlass"}
+    expected |= {f"RawAccessProducer{p.name.replace('-', '')}" for p in synth.config.producers}
+    assert {next(e for e in expected if lid.startswith(e)) if any(lid.startswith(e) for e in expected) else lid
+            for lid in raw_grants} == expected
+
+
+def test_lambda_dlq_acknowledgments_name_their_function_and_the_three_deploy_time_ones(synth) -> None:
+    reasons = {lid: rule["reason"] for lid, rule in _acknowledgments(synth) if rule["id"] == "HIPAA.Security-LambdaDLQ"}
+    deploy_time = [r for r in reasons.values() if "deploy time" in r]
+    assert len(reasons) == 4 and len(deploy_time) == 3
+    assert all("three deploy-time functions" in r and "two" not in r for r in deploy_time)
+
+
+def test_replication_acknowledgment_gives_the_backup_reason_in_prod(dev, prod) -> None:
+    for synth, phrase in ((prod, "AWS Backup"), (dev, "disposable")):
+        reasons = {lid.rstrip("0123456789ABCDEF"): rule["reason"] for lid, rule in _acknowledgments(synth)
+                   if rule["id"] == "HIPAA.Security-S3BucketReplicationEnabled"}
+        assert set(reasons) == {"StorageRaw", "StorageProcessed", "StorageQuarantine", "StorageAthenaResults",
+                                "StorageAccessLogs"}
+        for bucket in ("StorageRaw", "StorageProcessed", "StorageAccessLogs"):
+            assert phrase in reasons[bucket]

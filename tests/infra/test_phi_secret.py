@@ -16,16 +16,19 @@ def _role_arn(logical: str) -> dict:
     return {"Fn::GetAtt": [logical, "Arn"]}
 
 
-def test_secret_keeps_its_logical_id_and_is_retained_in_every_environment(synth) -> None:
+def test_secret_keeps_its_logical_id_and_is_retained_where_data_is(synth) -> None:
     # GIVEN dev (retain_data false) and prod WHEN the HMAC secret is looked up
     logical, secret = _hmac_secret(synth)
     # THEN it is the resource deployed before (a new logical id would be a new key: new pseudonyms)
     assert logical.startswith("IngestPhiHmacKey")
-    # AND neither a stack delete nor a replacement removes it or its key
-    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+    # AND in prod neither a stack delete nor a replacement removes it or its key (a failed first
+    # create cleans up); dev deletes both with the data they key
+    policy = "RetainExceptOnCreate" if synth.config.retain_data else "Delete"
+    assert secret["DeletionPolicy"] == policy
+    assert secret["UpdateReplacePolicy"] == ("Retain" if synth.config.retain_data else "Delete")
     key_id = secret["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]
     key = synth.raw["Resources"][key_id]
-    assert key_id.startswith("IngestPhiHmacGuardKey") and key["DeletionPolicy"] == "Retain"
+    assert key_id.startswith("IngestPhiHmacGuardKey") and key["DeletionPolicy"] == policy
     assert key["Properties"]["EnableKeyRotation"] is True
 
 

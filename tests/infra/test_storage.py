@@ -31,8 +31,10 @@ def test_data_bucket_secure_defaults(synth, kind: str) -> None:
     # THEN it is KMS-encrypted with the stack's data key and an S3 Bucket Key
     rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
-    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0].startswith("KeysDataKey")
-    assert rule["BucketKeyEnabled"] is True
+    # (raw: its own key and no Bucket Key, so each object's ARN is its KMS encryption context)
+    key, bucket_key = ("KeysRawKey", False) if kind == "raw" else ("KeysDataKey", True)
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0].startswith(key)
+    assert rule["BucketKeyEnabled"] is bucket_key
     # AND versioned, all public access blocked, access logs to the log bucket under its own prefix
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     assert props["PublicAccessBlockConfiguration"] == {
@@ -69,11 +71,12 @@ def test_every_bucket_policy_denies_plain_http_and_old_tls(synth) -> None:
 def test_lifecycle_rules(dev) -> None:
     buckets = _buckets(dev)
     raw_rules = {r["Id"]: r for r in buckets["raw"]["Properties"]["LifecycleConfiguration"]["Rules"]}
-    # THEN raw moves to IA after 30 days and Glacier after 90
-    assert raw_rules["raw-to-cheaper-tiers"]["Transitions"] == [
+    # THEN raw moves to IA after 30 days and Glacier after 90 (dev's cdk.json), expires after 180
+    assert raw_rules["raw-retention"]["Transitions"] == [
         {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
         {"StorageClass": "GLACIER", "TransitionInDays": 90},
     ]
+    assert raw_rules["raw-retention"]["ExpirationInDays"] == 180
     assert raw_rules["noncurrent-versions-and-uploads"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     quarantine = {r["Id"]: r for r in buckets["quarantine"]["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert quarantine["quarantine-expiry"]["ExpirationInDays"] == dev.config.quarantine_expiry_days
@@ -91,7 +94,9 @@ def test_removal_policy_follows_the_environment(dev, prod) -> None:
 
 def test_kms_keys_rotate(synth) -> None:
     keys = synth.resources("AWS::KMS::Key")
-    assert len(keys) == 3  # data, ops, and the PHI HMAC secret's own (infra/phi_secret.py)
+    # data, ops, raw, the PHI HMAC secret's own (infra/phi_secret.py), + the backup vault's where
+    # data is retained
+    assert len(keys) == (5 if synth.config.retain_data else 4)
     assert all(k["Properties"]["EnableKeyRotation"] is True for k in keys.values())
     synth.template.has_resource_properties("AWS::KMS::Alias", {"AliasName": f"alias/{synth.config.prefix}-data"})
     synth.template.has_resource_properties("AWS::KMS::Alias", Match.object_like(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.api import ACCESS_LOG_FIELDS, API_HANDLER, PUBLIC_PATHS, RESERVED_CONCURRENCY, THROTTLE_RATE_PER_SECOND
+from infra.api import (
+    ACCESS_LOG_FIELDS,
+    API_HANDLER,
+    PUBLIC_PATHS,
+    RESERVED_CONCURRENCY,
+    THROTTLE_RATE_PER_SECOND,
+)
 from lake.db_roles import API
 
 

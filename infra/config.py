@@ -125,6 +125,7 @@ class LakeConfig:
     raw_expire_after_days: int  # ... and are deleted after this many (restore path: README)
     s3_backup_retention_days: int  # AWS Backup recovery points of raw + processed (retain_data envs)
     producers: tuple[Producer, ...]
+    api_waf: bool  # a WAF web ACL in front of the query API (infra/api.py); prod
 
     @property
     def prefix(self) -> str:

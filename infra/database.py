@@ -31,7 +31,7 @@ from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
 from infra.log_groups import LogGroupFactory
-from lake.db_roles import INGEST, ROLES, DbRole
+from lake.db_roles import API, INGEST, ROLES, DbRole
 
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16_10
 DB_NAME = "surgical_lake"
@@ -86,7 +86,7 @@ class LakeDatabase(Construct):
             allow_all_outbound=False,
         )
         self.proxy_security_group = ec2.SecurityGroup(
-            self, "ProxySg", vpc=props.vpc, description="RDS Proxy: ingest Lambdas only",
+            self, "ProxySg", vpc=props.vpc, description="RDS Proxy: the ingest and API Lambdas only",
             allow_all_outbound=False,
         )
         log_groups = [
@@ -158,7 +158,7 @@ class LakeDatabase(Construct):
             vpc=props.vpc,
             vpc_subnets=props.subnets,
             security_groups=[self.proxy_security_group],
-            secrets=[self.role_secrets[INGEST.name]],
+            secrets=[self.role_secrets[INGEST.name], self.role_secrets[API.name]],
             client_password_auth_type=rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
             require_tls=True,
             iam_auth=False,

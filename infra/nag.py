@@ -226,7 +226,38 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
                "proxy use the instance's port token, which the port rules cannot evaluate; their sources "
                "are security groups, never CIDRs (asserted in tests/infra)."),
         ],
+        "Api/RestApi/Resource": [
+            _s("AwsSolutions-APIG2", "The query API validates every request in its function against its OpenAPI "
+               "document (FastAPI: types, patterns, ranges; 400 problem+json); a {proxy+} resource cannot declare "
+               "the parameters API Gateway would need to validate them."),
+        ],
+        "Api/Role/DefaultPolicy/Resource": [
+            _s("AwsSolutions-IAM5", "Query API: redshift-data DescribeStatement/GetStatementResult/CancelStatement "
+               "have no resource type; a condition limits them to the function's own statements.", ["Resource::*"]),
+        ],
+        "Api/RestApi/CloudWatchRole/Resource": [
+            _s("AwsSolutions-IAM4", "API Gateway's account-level logging role: the AWS-managed "
+               "AmazonAPIGatewayPushToCloudWatchLogs policy is what API Gateway documents for execution logs.",
+               ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]),
+        ],
+        f"Api/RestApi/DeploymentStage.{config.env_name}/Resource": [
+            _s("HIPAA.Security-APIGWCacheEnabledAndEncrypted", "Query API stage: no response cache on purpose: "
+               "every response is scoped to the caller's facilities, and a shared cache would serve one "
+               "principal's rows to another."),
+            _s("HIPAA.Security-APIGWSSLEnabled", "Query API stage: client certificates authenticate API Gateway "
+               "to HTTP backends; this API's only backend is a Lambda function invoked through AWS's API."),
+        ],
+        **{f"Api/RestApi/Default/v1/{path}/GET/Resource": [
+            _s("AwsSolutions-APIG4", f"Query API GET /v1/{path} is public by design (health, the OpenAPI "
+               "document and its docs page hold no data); every data path uses the Cognito authorizer."),
+            _s("AwsSolutions-COG4", f"Query API GET /v1/{path}: public by design (no data: health, the spec, "
+               "the docs page and its assets); every data path has the Cognito user pool authorizer."),
+        ] for path in ("health", "openapi.json", "docs", "docs/{asset}")},
     }
+    if not config.api_waf:
+        by_path[f"Api/RestApi/DeploymentStage.{config.env_name}/Resource"].append(
+            _s("AwsSolutions-APIG3", f"{config.env_name}: no WAF web ACL by configuration (api_waf=false) to "
+               "keep the environment cheap; the stage is throttled and Cognito-authenticated; prod has the WAF."))
     for extra in (_wildcards(config), _replication(config)):
         for path, suppressions in extra.items():
             by_path.setdefault(path, []).extend(suppressions)

@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import Aws, CfnOutput, Fn, Stack
 from constructs import Construct
 
+from infra.api import ApiProps, LakeApi
 from infra.athena import AthenaProps, LakeAthena
 from infra.backup import BackupProps, LakeBackup
 from infra.catalog import CatalogProps, LakeCatalog
@@ -20,12 +21,12 @@ from infra.network import LakeNetwork, NetworkProps, s3_prefix_list_id
 from infra.raw_access import RawAccess, RawAccessProps
 from infra.removal import data_removal_policy
 from infra.storage import LakeStorage, StorageProps
-from infra.warehouse import LakeWarehouse, WarehouseProps
-from lake.db_roles import INGEST, READER
+from infra.warehouse import WAREHOUSE_DB, LakeWarehouse, WarehouseProps
+from lake.db_roles import API, INGEST, READER
 
 
 class LakeStack(Stack):
-    """Network, keys, storage, catalog + Glue, ingest, database, warehouse, Athena, monitoring."""
+    """Network, keys, storage, catalog + Glue, ingest, database, warehouse, Athena, API, monitoring."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: LakeConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -128,6 +129,18 @@ class LakeStack(Stack):
                         vpc=vpc, subnets=subnets, log_groups=log_groups,
                         depends_on=(self.network, self.catalog)),
         )
+        self.api = LakeApi(
+            self, "Api",
+            ApiProps(config=cfg, data_key=self.keys.data_key, vpc=vpc, subnets=subnets, log_groups=log_groups,
+                     db_secret=self.database.role_secrets[API.name], db_host=self.database.proxy.endpoint,
+                     db_port=self.database.port, db_name=DB_NAME,
+                     db_security_group=self.database.proxy_security_group,
+                     endpoint_security_group=self.network.endpoint_security_group,
+                     warehouse_workgroup=self.warehouse.workgroup_name,
+                     warehouse_workgroup_arn=self.warehouse.workgroup.attr_workgroup_workgroup_arn,
+                     warehouse_database=WAREHOUSE_DB, waf=cfg.api_waf),
+        )
+        self.database.allow_client(self.api.function, "API Lambda")
         # Every workload security group: HTTPS to the endpoints and S3 only (database ports are
         # opened pairwise by LakeDatabase).
         for security_group in (
@@ -151,6 +164,7 @@ class LakeStack(Stack):
                     "rds-migrate": self.database.migrations.function,
                     "redshift-sql": self.warehouse.sql.function,
                     "athena-views": self.athena.view_function.function,
+                    "api": self.api.function,
                 },
                 glue_job_name=self.catalog.job_name,
             ),
@@ -181,5 +195,8 @@ class LakeStack(Stack):
             "RedshiftWorkgroup": self.warehouse.workgroup_name,
             "RdsProxyEndpoint": self.database.proxy.endpoint,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
+            "ApiUrl": self.api.url,
+            "UserPoolId": self.api.user_pool.user_pool_id,
+            "UserPoolClientId": self.api.client.user_pool_client_id,
         }.items():
             CfnOutput(self, name, value=value)

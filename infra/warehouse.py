@@ -22,6 +22,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IDependable
 
+from infra.api import api_db_user
 from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig, MissingPartError
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
@@ -177,6 +178,7 @@ class LakeWarehouse(Construct):
                     "RDS_PORT": props.rds_port,
                     "RDS_DATABASE": props.rds_database,
                     "RDS_SECRET_ARN": props.rds_secret.secret_arn,
+                    "API_DB_USER": api_db_user(cfg),
                 },
             },
         )

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules that contribute subcommands, in the order `lake --help` lists them.
-COMMAND_MODULES = ("generators.cli", "local.cli", "verify.cli")
+COMMAND_MODULES = ("generators.cli", "local.cli", "api.cli", "verify.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

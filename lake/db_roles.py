@@ -43,4 +43,12 @@ READER = DbRole(
     {"statement_timeout": "300s", "lock_timeout": "10s", "idle_in_transaction_session_timeout": "60s",
      "default_transaction_read_only": "on"},
 )
-ROLES: tuple[DbRole, ...] = (INGEST, MIGRATOR, READER)
+# The query API (api/, issue 15): read-only, through RDS Proxy, with a statement timeout below
+# API Gateway's 29 s integration timeout so a slow query ends on the server, not only at the edge.
+API = DbRole(
+    "lake_api",
+    "the query API Lambda and `lake serve`: SELECT on the entity tables and the ledger, read-only sessions",
+    {"statement_timeout": "25s", "lock_timeout": "5s", "idle_in_transaction_session_timeout": "30s",
+     "default_transaction_read_only": "on"},
+)
+ROLES: tuple[DbRole, ...] = (INGEST, MIGRATOR, READER, API)

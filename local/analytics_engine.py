@@ -52,6 +52,8 @@ TELEMETRY = ENTITIES["procedure_telemetry"]
 LAKE_NAMES = (TELEMETRY.name, *LAKE_TABLES)
 
 _EXTERNAL_SCHEMA = re.compile(r"\bCREATE\s+EXTERNAL\s+SCHEMA\b", re.IGNORECASE)
+# Warehouse users and grants (sql/redshift/9x_api_reader_*): DuckDB has no users.
+_DEPLOY_ONLY = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+PROCEDURE\b|^\s*CALL\b", re.IGNORECASE | re.MULTILINE)
 _NO_SCHEMA_BINDING = re.compile(r"\bWITH\s+NO\s+SCHEMA\s+BINDING\b", re.IGNORECASE)
 _PG_ARROW = {
     "text": pa.string(), "character varying": pa.string(), "jsonb": pa.string(), "json": pa.string(),
@@ -161,7 +163,7 @@ def redshift_views(sql_dir: Path = REDSHIFT_DIR) -> list[SqlFile]:
     out = []
     for path in sorted(sql_dir.glob("*.sql")):
         text = path.read_text()
-        if _EXTERNAL_SCHEMA.search(text):
+        if _EXTERNAL_SCHEMA.search(text) or _DEPLOY_ONLY.search(text):
             continue
         kind = "view" if _view_name(text, "redshift") else "statement"
         out.append(SqlFile(_stem(path), path, kind, transpile(text, "redshift")))

@@ -88,7 +88,7 @@ def _status(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from local.commands import cmd_up
 
-    return cmd_up(Workdir.at(args.workdir), args.rollup_after)
+    return cmd_up(Workdir.at(args.workdir), args.rollup_after, api_port=None if args.no_api else args.api_port)
 
 
 @_friendly
@@ -158,7 +158,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Starts moto (S3, SQS, Glue, Secrets Manager) and PostgreSQL, prints the endpoint and\n"
             "bucket names, and processes every upload (e.g. `aws --endpoint-url ... s3 cp`) until\n"
-            "Ctrl-C, which saves the state to the workdir."
+            "Ctrl-C, which saves the state to the workdir. Also serves the query API (`lake serve`)."
         ),
     )
     up.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
@@ -168,6 +168,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=10.0,
         help="seconds of quiet after new loads before the rollups are refreshed (default 10)",
     )
+    up.add_argument("--api-port", type=int, default=8765, help="serve the query API here too (default 8765)")
+    up.add_argument("--no-api", action="store_true", help="do not serve the query API")
     up.set_defaults(func=_up)
 
     query = subparsers.add_parser(

@@ -221,7 +221,11 @@ def up_banner(stack: LocalStack) -> str:
     return "\n".join(lines)
 
 
-def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: int = 1) -> int:
+def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: int = 1,
+           api_port: int | None = None) -> int:
+    """`api_port`: also serve the query API there (api/local_server.py); None: don't."""
+    from contextlib import ExitStack
+
     from local.ingest_handler import load_ingest_handler
 
     stages = Stages()
@@ -229,8 +233,13 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
     stack = LocalStack(workdir, log=stages.say).start()
     spark = LazySpark()
     worker: QueueWorker | None = None
+    serving = ExitStack()
     try:
         stages.say(up_banner(stack))
+        if api_port is not None:
+            from api.local_server import banner, running
+
+            stages.say(banner(serving.enter_context(running(workdir, stack.db.url, api_port)), workdir))
         worker = QueueWorker(
             sqs=stack.sqs,
             queue_url=stack.queue_url,
@@ -261,5 +270,6 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
         stages.say("stopping: saving buckets and queues to the workdir ...")
         return 0
     finally:
+        serving.close()
         spark.stop()
         stack.stop()

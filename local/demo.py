@@ -128,4 +128,20 @@ def cmd_demo(workdir: Workdir, opts: DemoOptions) -> int:
         f'explore: lake query --workdir {workdir.root} "SELECT table_name FROM information_schema.tables'
         " WHERE table_schema = 'analytics'\""
     )
+    stages.say(serve_hint(workdir))
     return 0
+
+
+def serve_hint(workdir: Workdir) -> str:
+    """The `lake serve` command and an admin token (12 h) for what the demo loaded."""
+    from api.local_server import DEFAULT_PORT
+    from api.principal import ADMIN_GROUP, Principal
+    from api.tokens import issue, signing_key
+
+    token = issue(signing_key(workdir.state_dir), Principal.from_groups("demo", [ADMIN_GROUP]))
+    return "\n".join([
+        f"serve the API: lake serve --workdir {workdir.root}   (docs http://127.0.0.1:{DEFAULT_PORT}/v1/docs)",
+        f"  admin token (12 h; `lake token --workdir {workdir.root} --facility FAC-003` for one facility):",
+        f"  {token}",
+        f'  curl -H "Authorization: Bearer <token>" http://127.0.0.1:{DEFAULT_PORT}/v1/robots',
+    ])

@@ -2,7 +2,7 @@
 
 Files run in name order, one statement per file, after the deploy-time placeholders
 (`{{GLUE_DATABASE}}`, `{{SPECTRUM_ROLE_ARN}}`, `{{RDS_HOST}}`, `{{RDS_PORT}}`,
-`{{RDS_DATABASE}}`, `{{RDS_SECRET_ARN}}`) are substituted. The statements are idempotent by
+`{{RDS_DATABASE}}`, `{{RDS_SECRET_ARN}}`, `{{API_DB_USER}}`) are substituted. The statements are idempotent by
 convention (`CREATE ... IF NOT EXISTS`, `CREATE OR REPLACE VIEW`), so a re-run is safe. The
 admin credentials are the secret Redshift manages; its ARN is read from the namespace, because
 CloudFormation does not expose it. Statements wait for Redshift until the invocation's deadline

@@ -197,6 +197,12 @@ def test_demo_on_the_same_workdir_reports_and_renders(e2e, tmp_path):
     # AND its terminal summary names every table and the stage timings
     out = e2e["demo_stdout"]
     assert all(entity in out for entity in LOAD_ORDER) and "timings:" in out
+    # AND it ends with the command that serves the API and an admin token the workdir's key signed
+    from api.tokens import signing_key, verify
+
+    assert f"lake serve --workdir {Path(e2e['work']).resolve()}" in out
+    token = next(line.strip() for line in out.splitlines() if line.strip().startswith("eyJ"))
+    assert verify(signing_key(Path(e2e["work"]).resolve() / "state"), token).admin
     # AND report.html renders in Chromium with a reconciliation bar per entity
     marks = chart_geometry(e2e["work"] / "report.html", tmp_path)
     bars = [m for m in marks if m["tag"] == "rect" and m["width"] > 0 and m["height"] > 0]

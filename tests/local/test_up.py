@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -15,6 +17,7 @@ import psycopg
 import pytest
 
 from infra.config import load_config
+from local.postgres import free_port
 from local.resources import LocalNames
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,8 +56,10 @@ def test_up_processes_an_upload_and_keeps_state_after_ctrl_c(tmp_path, empty_db)
     # GIVEN `lake up` on a fresh workdir (database: a fresh one on the test server)
     env = {**os.environ, "DATABASE_URL": empty_db}
     work = tmp_path / "work"
+    api_port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lake.cli", "up", "--workdir", str(work), "--rollup-after", "3600"],
+        [sys.executable, "-m", "lake.cli", "up", "--workdir", str(work), "--rollup-after", "3600",
+         "--api-port", str(api_port)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -78,6 +83,13 @@ def test_up_processes_an_upload_and_keeps_state_after_ctrl_c(tmp_path, empty_db)
         # THEN the running stack ingests it into RDS
         _wait_for("SELECT status, rows_loaded FROM etl.ingest_ledger", empty_db, ("loaded", 2))
         _wait_for("SELECT count(*) FROM surgical_robots", empty_db, (2,))
+        # AND the query API it serves answers with the new rows, for a token scoped to one facility
+        token = subprocess.run([sys.executable, "-m", "lake.cli", "token", "--workdir", str(work), "--facility",
+                                "FAC-002"], cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout
+        request = urllib.request.Request(f"http://127.0.0.1:{api_port}/v1/robots",
+                                         headers={"Authorization": f"Bearer {token.strip()}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert [r["robot_id"] for r in json.load(response)["data"]] == ["ROBOT-0002"]
     finally:
         # WHEN Ctrl-C arrives
         proc.send_signal(signal.SIGINT)

@@ -71,7 +71,7 @@ def test_every_role_gets_its_timeouts(migrated_db: str, role_passwords: dict[str
     with _as(migrated_db, role, role_passwords) as conn:
         got = {name: _one(conn, f"SELECT current_setting('{name}')") for name in role.settings}
     as_ms = {"240s": "4min", "120s": "2min", "300s": "5min", "270s": "270s", "30s": "30s", "60s": "1min",
-             "10s": "10s", "on": "on"}
+             "10s": "10s", "on": "on", "25s": "25s", "5s": "5s"}
     assert got == {name: as_ms[value] for name, value in role.settings.items()}
     assert set(INGEST.settings) == {"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"}
 

@@ -326,10 +326,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
         if unsupported:
             raise Problem(INVALID_REQUEST, f"panel {name} has no filter {', '.join(unsupported)} "
                                            f"(allowed: facility_id, {', '.join(p.filters) or 'nothing else'})")
-        options = {k: v for k, v in (("days", days), ("silent_hours", silent_hours), ("threshold", threshold))
-                   if v is not None}
         statement = panel(who, name, facility_id=_facilities(facility_id), robot_id=robot_id, start=start, end=end,
-                          **options)
+                          days=days, silent_hours=silent_hours, threshold=threshold)
         columns, rows = ctx.analytics.run(statement)
         items = records(columns, rows)
         return _respond(request, {"data": items, "next_cursor": None}, columns, items, format)

@@ -67,13 +67,15 @@ PANELS: dict[str, Panel] = {p.name: p for p in (
 @cache
 def panel_sql(name: str) -> exp.Expression:
     """The panel's parsed statement (Redshift dialect)."""
-    return sqlglot.parse_one(PANELS[name].path.read_text(), read="redshift")
+    tree = sqlglot.parse_one(PANELS[name].path.read_text(), read="redshift")
+    assert isinstance(tree, exp.Expression)
+    return tree
 
 
 def panel(principal: Principal, name: str, *, facility_id: Sequence[str] = (), robot_id: str | None = None,
           start: dt.datetime | dt.date | None = None, end: dt.datetime | dt.date | None = None,
-          days: int = DEFAULT_DAYS, silent_hours: float = DEFAULT_SILENT_HOURS,
-          threshold: float = DEFAULT_THRESHOLD) -> Statement:
+          days: int | None = None, silent_hours: float | None = None,
+          threshold: float | None = None) -> Statement:
     """The panel's statement for `principal`, confined to its visible facilities (narrowed by
     `facility_id`). Raises KeyError (unknown panel) and ScopeError (a ledger panel, non-admin)."""
     tree = panel_sql(name)
@@ -81,7 +83,8 @@ def panel(principal: Principal, name: str, *, facility_id: Sequence[str] = (), r
     start_ts, end_ts = _timestamp(start or OPEN_START), _timestamp(end or OPEN_END)
     values: dict[str, Any] = {
         "robot": robot_id or "%", "from_ts": start_ts, "to_ts": end_ts, "from_date": start_ts[:10],
-        "to_date": end_ts[:10], "days": days, "silent_hours": silent_hours, "threshold": threshold,
+        "to_date": end_ts[:10], "days": days or DEFAULT_DAYS, "silent_hours": silent_hours or DEFAULT_SILENT_HOURS,
+        "threshold": DEFAULT_THRESHOLD if threshold is None else threshold,
     }
     confined, scope_params = confine(tree, principal.visible_facilities(facility_id),
                                      entity_schema=ENTITY_SCHEMA[ANALYTICS])

@@ -8,6 +8,7 @@ from aws_cdk import Aws, CfnOutput, Fn, Stack
 from constructs import Construct
 
 from infra.api import ApiProps, LakeApi
+from infra.web import LakeWeb, WebProps
 from infra.athena import AthenaProps, LakeAthena
 from infra.backup import BackupProps, LakeBackup
 from infra.catalog import CatalogProps, LakeCatalog
@@ -141,6 +142,8 @@ class LakeStack(Stack):
                      warehouse_database=WAREHOUSE_DB, waf=cfg.api_waf),
         )
         self.database.allow_client(self.api.function, "API Lambda")
+        self.web = LakeWeb(self, "Web", WebProps(config=cfg, user_pool=self.api.user_pool,
+                                                 rest_api=self.api.rest_api, access_logs=self.storage.access_logs))
         # Every workload security group: HTTPS to the endpoints and S3 only (database ports are
         # opened pairwise by LakeDatabase).
         for security_group in (
@@ -198,5 +201,7 @@ class LakeStack(Stack):
             "ApiUrl": self.api.url,
             "UserPoolId": self.api.user_pool.user_pool_id,
             "UserPoolClientId": self.api.client.user_pool_client_id,
+            "DashboardUrl": self.web.url,
+            "HostedUiDomain": self.web.domain.base_url(),
         }.items():
             CfnOutput(self, name, value=value)

@@ -8,7 +8,6 @@ from aws_cdk import Aws, CfnOutput, Fn, Stack
 from constructs import Construct
 
 from infra.api import ApiProps, LakeApi
-from infra.web import LakeWeb, WebProps
 from infra.athena import AthenaProps, LakeAthena
 from infra.backup import BackupProps, LakeBackup
 from infra.catalog import CatalogProps, LakeCatalog
@@ -23,6 +22,7 @@ from infra.raw_access import RawAccess, RawAccessProps
 from infra.removal import data_removal_policy
 from infra.storage import LakeStorage, StorageProps
 from infra.warehouse import WAREHOUSE_DB, LakeWarehouse, WarehouseProps
+from infra.web import LakeWeb, WebProps
 from lake.db_roles import API, INGEST, READER
 
 

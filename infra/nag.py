@@ -203,7 +203,7 @@ def _web(config: LakeConfig) -> dict[str, list[NagPackSuppression]]:
                "stack's log bucket enforces bucket-owner ownership (ACLs off); every data request is access-logged "
                "by API Gateway and by the API itself (who, endpoint, rows)."),
             _s("AwsSolutions-CFR4", "Dashboard: on the default *.cloudfront.net certificate CloudFront fixes the "
-               "viewer minimum at TLSv1 whatever the policy says (TLSv1.2_2021 is set for a custom domain); "
+               "viewer minimum at TLSv1 (a custom domain with an ACM certificate would allow TLSv1.2_2021); "
                "browsers negotiate TLS 1.2+/1.3 and HSTS is sent."),
         ],
     }

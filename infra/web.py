@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -30,10 +30,12 @@ from constructs import Construct
 
 from api.web_static import CONTENT_SECURITY_POLICY, WEB_DIR
 from infra.config import LakeConfig
+from infra.custom_resource import SERVICE_TIMEOUT_MARGIN
 
 DIST = WEB_DIR / "dist"
 API_PATH = "/v1/*"
 HSTS_SECONDS = 2 * 365 * 24 * 3600
+DEPLOY_TIMEOUT = Duration.minutes(15)  # CDK's BucketDeployment handler timeout
 
 
 class WebBundleMissing(RuntimeError):
@@ -63,8 +65,9 @@ class LakeWeb(Construct):
         super().__init__(scope, construct_id)
         cfg = props.config
         bundle = require_bundle(props.dist)
+        stack = Stack.of(self)
         self.bucket = s3.Bucket(
-            self, "Site", encryption=s3.BucketEncryption.S3_MANAGED, versioned=True,
+            self, "Site", bucket_name=f"{cfg.prefix}-web-{stack.account}-{stack.region}", encryption=s3.BucketEncryption.S3_MANAGED, versioned=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True, minimum_tls_version=1.2,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=props.access_logs, server_access_logs_prefix="web/",
@@ -91,7 +94,6 @@ class LakeWeb(Construct):
         self.distribution = cloudfront.Distribution(
             self, "Distribution", comment=f"{cfg.prefix} dashboard", default_root_object="index.html",
             http_version=cloudfront.HttpVersion.HTTP2_AND_3, price_class=cloudfront.PriceClass.PRICE_CLASS_100,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -127,3 +129,9 @@ class LakeWeb(Construct):
             distribution=self.distribution, distribution_paths=["/index.html", "/config.json"],
             memory_limit=256, prune=True,
         )
+        # Like the project's custom resources: CloudFormation gives up a minute after the handler's timeout.
+        (upload,) = [c.node.default_child for c in self.deployment.node.children
+                     if c.node.id.startswith("CustomResource-")]  # "CustomResource-<memory>MiB"
+        assert isinstance(upload, CfnResource)
+        upload.add_property_override("ServiceTimeout", str(int(DEPLOY_TIMEOUT.to_seconds()
+                                                             + SERVICE_TIMEOUT_MARGIN.to_seconds())))

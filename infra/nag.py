@@ -160,7 +160,7 @@ BUCKET_DEPLOYMENT = "Custom::CDKBucketDeployment"  # CDK's singleton that copies
 
 def _bucket_deployment(function: lambda_.Function) -> None:
     """CDK's BucketDeployment handler (infra/web.py): it runs only while CloudFormation deploys."""
-    what = ("CDK's BucketDeployment handler, run by CloudFormation at deploy time to copy the built dashboard "
+    what = ("CDK's BucketDeployment handler, run by CloudFormation while the stack deploys, to copy the built dashboard "
             "into its bucket and invalidate the distribution")
     NagSuppressions.add_resource_suppressions(function, [
         _s("AwsSolutions-L1", f"{what}: its runtime is chosen and updated by aws-cdk-lib with its bundled AWS CLI "

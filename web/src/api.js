@@ -58,8 +58,7 @@ export async function downloadCsv(path, params, filename) {
   let text = '';
   let cursor = null;
   do {
-    const response = await call(path, { ...params, limit: path.startsWith('/panels') ? undefined : 1000, cursor,
-      format: 'csv' }, 'text/csv');
+    const response = await call(path, { ...params, limit: 1000, cursor, format: 'csv' }, 'text/csv');
     const body = await response.text();
     text += text ? body.slice(body.indexOf('\n') + 1) : body; // one header line
     cursor = response.headers.get('X-Next-Cursor');

@@ -30,6 +30,7 @@ from api.auth import Authenticator
 from api.catalog import views
 from api.cursor import Cursor, CursorError, decode, encode, fingerprint
 from api.engines import BadValue, Engine, EngineUnavailable
+from api.panels import PANELS, panel
 from api.principal import Principal
 from api.problems import (
     ENGINE_UNAVAILABLE,
@@ -132,6 +133,7 @@ def principal(request: Request, _: Annotated[Any, Depends(BEARER)] = None) -> Pr
 
 Who = Annotated[Principal, Depends(principal)]
 ViewName = Annotated[str, Path(json_schema_extra={"enum": sorted(views())})]
+PanelName = Annotated[str, Path(json_schema_extra={"enum": sorted(PANELS)})]
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -302,6 +304,33 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return page(request, f"views/{view}", {"facility_id": facilities, **given, "limit": limit},
                     lambda c: q.view(who, v, facility_id=facilities, robot_id=robot_id, start=start, end=end,
                                      limit=limit, cursor=c), cursor, format)
+
+    @app.get(PREFIX + "/panels/{name}", tags=["dashboard"], responses=_ok(schemas.PanelPage))
+    def get_panel(request: Request, who: Who, name: PanelName, facility_id: Facilities = None,
+                  robot_id: RobotFilter = None, start: From = None, end: To = None,
+                  days: Annotated[int | None, Query(ge=1, le=366, description="adherence: utilization window")] = None,
+                  silent_hours: Annotated[float | None, Query(gt=0, le=8760, description="adherence: silent above")]
+                  = None,
+                  threshold: Annotated[float | None, Query(ge=0, le=1, description="adherence: utilization below")]
+                  = None,
+                  format: Format = None) -> Response:
+        """One dashboard panel (`api/sql/<name>.sql`) over the facilities the token grants (narrowed by
+        `facility_id`): fleet KPIs, procedures per week, outcomes per month, utilization per day, adherence;
+        the ingest panels (reconciliation, ledger_status, rejects) need the admin group."""
+        p = PANELS.get(name)
+        if p is None:
+            raise Problem(NOT_FOUND, f"no panel {name!r}")
+        given = {"robot_id": robot_id, "from": start, "to": end, "days": days, "silent_hours": silent_hours,
+                 "threshold": threshold}
+        unsupported = [k for k, value in given.items() if value is not None and k not in p.filters]
+        if unsupported:
+            raise Problem(INVALID_REQUEST, f"panel {name} has no filter {', '.join(unsupported)} "
+                                           f"(allowed: facility_id, {', '.join(p.filters) or 'nothing else'})")
+        statement = panel(who, name, facility_id=_facilities(facility_id), robot_id=robot_id, start=start, end=end,
+                          days=days, silent_hours=silent_hours, threshold=threshold)
+        columns, rows = ctx.analytics.run(statement)
+        items = records(columns, rows)
+        return _respond(request, {"data": items, "next_cursor": None}, columns, items, format)
 
     @app.get(f"{PREFIX}/ingest/objects", tags=["ingest"], responses=_ok(schemas.LedgerPage))
     def ingest_objects(request: Request, who: Who, status: Text = None,

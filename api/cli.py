@@ -18,7 +18,7 @@ from local.workdir import DEFAULT_WORKDIR, Workdir
 def _serve(args: argparse.Namespace) -> int:
     from api.local_server import cmd_serve
 
-    return cmd_serve(Workdir.at(args.workdir), args.port, tuple(args.cors_origin or ()))
+    return cmd_serve(Workdir.at(args.workdir), args.port, tuple(args.cors_origin or ()), open_browser=args.open)
 
 
 @_friendly
@@ -50,14 +50,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "The authenticated query API over the workdir's PostgreSQL and the local analytics engine\n"
             "(DuckDB), on 127.0.0.1: /v1/robots, /v1/procedures, /v1/views/{view}, ... with docs at\n"
-            "/v1/docs. Requests need a token from `lake token`. Reuses the database of a running\n"
-            "`lake up`; new loads show up within seconds. Ctrl-C stops it."),
+            "/v1/docs, and the dashboard at / (built with `make web`). Requests need a token from\n"
+            "`lake token`; --open starts a browser signed in as the local user (admin). Reuses the\n"
+            "database of a running `lake up`; new loads show up within seconds. Ctrl-C stops it."),
         epilog="example: lake serve --workdir data/demo   then   TOKEN=$(lake token --workdir data/demo --admin)",
     )
     serve.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     serve.add_argument("--cors-origin", action="append", metavar="ORIGIN",
                        help="allow browser calls from this origin, e.g. http://localhost:5173 (repeatable)")
+    serve.add_argument("--open", action="store_true",
+                       help="open the dashboard in a browser, signed in as the local user (admin token, 12 h)")
     serve.set_defaults(func=_serve)
 
     token = subparsers.add_parser(

@@ -26,6 +26,7 @@ from api.auth import local_tokens
 from api.engines import BadValue, EngineUnavailable, PostgresEngine, Rows
 from api.queries import Statement
 from api.tokens import signing_key
+from api.web_static import mount_dashboard
 from lake.contract import LAKE_TABLES
 from lake.db_roles import API
 from local.errors import InputError
@@ -178,7 +179,9 @@ def running(workdir: Workdir, admin_url: str, port: int, **options: Any) -> Iter
 
     check_port(port)
     ctx = local_context(workdir, admin_url, **options)
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host=HOST, port=port, log_level="warning",
+    app = create_app(ctx)
+    mount_dashboard(app)
+    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning",
                                            access_log=False))
     thread = threading.Thread(target=server.run, name="lake-api", daemon=True)
     thread.start()
@@ -197,6 +200,7 @@ def running(workdir: Workdir, admin_url: str, port: int, **options: Any) -> Iter
 
 def banner(url: str, workdir: Workdir) -> str:
     return "\n".join([
+        f"dashboard: {url}/  (sign in with a token from `lake token`, or start with --open)",
         f"API: {url}/v1  (docs {url}/v1/docs, spec {url}/v1/openapi.json, health {url}/v1/health)",
         f"  token:  TOKEN=$(lake token --workdir {workdir.root} --admin)   (or --facility FAC-003 [--phi])",
         f"  try:    curl -H \"Authorization: Bearer $TOKEN\" {url}/v1/robots",
@@ -204,14 +208,27 @@ def banner(url: str, workdir: Workdir) -> str:
     ])
 
 
-def cmd_serve(workdir: Workdir, port: int, cors_origins: tuple[str, ...] = ()) -> int:
+def signed_in_url(url: str, workdir: Workdir) -> str:
+    """The dashboard's URL carrying an admin token for the workdir's owner (12 h) in the fragment,
+    which browsers never send to a server; the app keeps it and clears the address bar."""
+    from api.principal import ADMIN_GROUP, Principal
+    from api.tokens import issue
+
+    token = issue(signing_key(workdir.state_dir), Principal.from_groups("local-user", [ADMIN_GROUP]))
+    return f"{url}/#token={token}"
+
+
+def cmd_serve(workdir: Workdir, port: int, cors_origins: tuple[str, ...] = (), open_browser: bool = False) -> int:
     import signal
+    import webbrowser
 
     from local.engine import database_url
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops the database as cleanly as Ctrl-C
     with database_url(workdir) as admin_url, running(workdir, admin_url, port, cors_origins=cors_origins) as url:
         print(banner(url, workdir), flush=True)
+        if open_browser and not webbrowser.open(signed_in_url(url, workdir)):
+            print("could not start a browser: open the dashboard and sign in with `lake token --admin`", flush=True)
         print("serving until Ctrl-C", flush=True)
         try:
             threading.Event().wait()

@@ -86,5 +86,7 @@ class Health(BaseModel):
 
 
 RobotPage, ProcedurePage, MaintenancePage = _page(Robot), _page(Procedure), _page(Maintenance)
+PanelPage = create_model("PanelPage", data=(list[ViewRow], ...),
+                         next_cursor=(None, Field(None, description="always null: a panel is one page")))
 TelemetryHourPage, AnomalyPage, ViewPage, LedgerPage = (_page(TelemetryHour), _page(Anomaly), _page(ViewRow),
                                                         _page(LedgerObject))

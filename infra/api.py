@@ -92,6 +92,7 @@ class LakeApi(Construct):
             auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
             prevent_user_existence_errors=True, id_token_validity=Duration.hours(1),
             access_token_validity=Duration.hours(1), refresh_token_validity=Duration.hours(12),
+            disable_o_auth=True,  # API clients sign in with SRP; the hosted UI is the dashboard's client only
         )
         self.function = self._function(props)
         self.rest_api = self._rest_api(props)

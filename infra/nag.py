@@ -170,10 +170,66 @@ def _invocation(name: str, deploy_time: bool) -> str | None:
     return None
 
 
+BUCKET_DEPLOYMENT = "Custom::CDKBucketDeployment"  # CDK's singleton that copies the dashboard to S3
+
+
+def _bucket_deployment(function: lambda_.Function) -> None:
+    """CDK's BucketDeployment handler (infra/web.py): it runs only while CloudFormation deploys."""
+    what = ("CDK's BucketDeployment handler, run by CloudFormation while the stack deploys, to copy the built dashboard "
+            "into its bucket and invalidate the distribution")
+    NagSuppressions.add_resource_suppressions(function, [
+        _s("AwsSolutions-L1", f"{what}: its runtime is chosen and updated by aws-cdk-lib with its bundled AWS CLI "
+           "layer."),
+        _s("HIPAA.Security-LambdaDLQ", f"{what}: a failure fails the deployment and rolls it back (no async events)."),
+        _s("HIPAA.Security-LambdaConcurrency", f"{what}: invoked once per deployment by CloudFormation only."),
+        _s("HIPAA.Security-LambdaInsideVPC", f"{what}: it touches only the CDK asset bucket, the dashboard bucket "
+           "(public code, no data) and CloudFront; no VPC resource."),
+    ])
+    assert function.role is not None
+    NagSuppressions.add_resource_suppressions(function.role, [
+        _s("AwsSolutions-IAM4", f"{what}: AWS-managed basic execution policy (CloudWatch Logs writes).",
+           LAMBDA_MANAGED_POLICIES[:1]),
+        _iam5(f"{what}: CDK's grants: read the CDK asset bucket's dashboard zip, write/prune objects of the "
+              "dashboard bucket only; CloudFront invalidation actions have no resource-level permissions.",
+              ["Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
+               "Action::s3:DeleteObject*", "Resource::*",
+               "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+               RegexAppliesTo(regex=r"/^Resource::<WebSite[0-9A-F]{8}\.Arn>\/\*$/")]),
+    ], apply_to_children=True)
+
+
+def _web(config: LakeConfig) -> dict[str, list[NagPackSuppression]]:
+    """The dashboard's bucket and distribution (infra/web.py)."""
+    return {
+        "Web/Site/Resource": [
+            _s("HIPAA.Security-S3DefaultEncryptionKMS", "Dashboard bucket: the built single-page app (public "
+               "JavaScript, CSS, config.json naming the Cognito client), no data; SSE-S3 lets CloudFront's origin "
+               "access control read it without a key policy for the CloudFront service."),
+            _s("HIPAA.Security-S3BucketReplicationEnabled", "Dashboard bucket: every deploy rebuilds its content "
+               "from the repository (web/), so a replica would hold nothing that cannot be rebuilt."),
+        ],
+        "Web/Distribution/Resource": [
+            _s("AwsSolutions-CFR1", "Dashboard: hospital staff sign in from wherever they work; Cognito (MFA "
+               "required) and the API's per-facility scope gate the data, not the viewer's country."),
+            _s("AwsSolutions-CFR2", "Dashboard: the distribution serves the static app; its only data path, /v1/*, "
+               "ends at the API stage, which is throttled, Cognito-authorized and behind the regional WAF in prod "
+               "(a CloudFront web ACL would have to live in us-east-1, outside this stack)."),
+            _s("AwsSolutions-CFR3", "Dashboard: CloudFront standard logs need an ACL-enabled bucket, and the "
+               "stack's log bucket enforces bucket-owner ownership (ACLs off); every data request is access-logged "
+               "by API Gateway and by the API itself (who, endpoint, rows)."),
+            _s("AwsSolutions-CFR4", "Dashboard: on the default *.cloudfront.net certificate CloudFront fixes the "
+               "viewer minimum at TLSv1 (a custom domain with an ACM certificate would allow TLSv1.2_2021); "
+               "browsers negotiate TLS 1.2+/1.3 and HSTS is sent."),
+        ],
+    }
+
+
 def _per_construct(stack: Stack) -> None:
     """Lambda runtime, DLQ and managed-policy findings per function; inline policies per role."""
     for construct in stack.node.find_all():
-        if isinstance(construct, lambda_.Function) and construct.role is not None:
+        if isinstance(construct, lambda_.Function) and construct.node.id.startswith(BUCKET_DEPLOYMENT):
+            _bucket_deployment(construct)
+        elif isinstance(construct, lambda_.Function) and construct.role is not None:
             name = construct.node.path.removeprefix(f"{stack.stack_name}/")
             deploy_time = isinstance(construct.node.scope, DeployTimeFunction)
             invoked = _invocation(name, deploy_time)
@@ -269,7 +325,7 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
         by_path[f"Api/RestApi/DeploymentStage.{config.env_name}/Resource"].append(
             _s("AwsSolutions-APIG3", f"{config.env_name}: no WAF web ACL by configuration (api_waf=false) to "
                "keep the environment cheap; the stage is throttled and Cognito-authenticated; prod has the WAF."))
-    for extra in (_wildcards(config), _replication(config)):
+    for extra in (_wildcards(config), _replication(config), _web(config)):
         for path, suppressions in extra.items():
             by_path.setdefault(path, []).extend(suppressions)
     if not config.retain_data:

@@ -22,6 +22,7 @@ from infra.raw_access import RawAccess, RawAccessProps
 from infra.removal import data_removal_policy
 from infra.storage import LakeStorage, StorageProps
 from infra.warehouse import WAREHOUSE_DB, LakeWarehouse, WarehouseProps
+from infra.web import LakeWeb, WebProps
 from lake.db_roles import API, INGEST, READER
 
 
@@ -141,6 +142,8 @@ class LakeStack(Stack):
                      warehouse_database=WAREHOUSE_DB, waf=cfg.api_waf),
         )
         self.database.allow_client(self.api.function, "API Lambda")
+        self.web = LakeWeb(self, "Web", WebProps(config=cfg, user_pool=self.api.user_pool,
+                                                 rest_api=self.api.rest_api, access_logs=self.storage.access_logs))
         # Every workload security group: HTTPS to the endpoints and S3 only (database ports are
         # opened pairwise by LakeDatabase).
         for security_group in (
@@ -198,5 +201,7 @@ class LakeStack(Stack):
             "ApiUrl": self.api.url,
             "UserPoolId": self.api.user_pool.user_pool_id,
             "UserPoolClientId": self.api.client.user_pool_client_id,
+            "DashboardUrl": self.web.url,
+            "HostedUiDomain": self.web.domain.base_url(),
         }.items():
             CfnOutput(self, name, value=value)

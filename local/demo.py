@@ -117,13 +117,14 @@ def cmd_demo(workdir: Workdir, opts: DemoOptions) -> int:
             timings=stages.timings,
             tables=outcome.report["tables"],
             quality=quality,
-            trends=trends,
+            dashboard_command=f"lake serve --workdir {workdir.root} --open",
             view_tables=view_tables,
         )
     )
     stages.say(summary_text(outcome.report["tables"], quality, trends))
     stages.say("\ntimings:\n" + stages.table())
     stages.say(f"\nreport: {report_path} (run report: {workdir.root / 'report.json'})")
+    stages.say(f"dashboard (charts, drill-down, adherence, data quality): lake serve --workdir {workdir.root} --open")
     stages.say(
         f'explore: lake query --workdir {workdir.root} "SELECT table_name FROM information_schema.tables'
         " WHERE table_schema = 'analytics'\""

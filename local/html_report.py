@@ -1,4 +1,7 @@
-"""The demo's `report.html`: one self-contained file (inline CSS and SVG, no scripts, no CDN)."""
+"""The demo's `report.html`: the run's record as one self-contained file (inline CSS, no scripts,
+no CDN; opens offline): facts, rows per table, the data-quality reconciliation, rejects, parked
+rows, the reconciliation view and the timings. Charts are the dashboard's (`lake serve --open`,
+ADR 0012): one chart implementation, over the API, for everyone."""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from local.charts import bar_chart, line_chart
-from local.insights import QualityNumbers, Trend
+from local.insights import QualityNumbers
 from local.tabular import cell
 
 _CSS = """
@@ -17,8 +19,8 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid 
 table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}
 td,th{border:1px solid #e5e7eb;padding:.2rem .5rem}
 th{background:#f9fafb;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-figure{margin:1rem 0}.wide{overflow-x:auto}h3{font-size:1rem}
-svg{max-width:100%;height:auto;font-family:inherit}.muted{color:#6b7280;font-size:.85rem}
+.wide{overflow-x:auto}h3{font-size:1rem}.muted{color:#6b7280;font-size:.85rem}
+.note{background:#eff6ff;padding:.5rem .8rem;border-radius:4px}
 """
 
 
@@ -38,17 +40,6 @@ def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def percent_stacks(stacks: dict[str, Sequence[float]]) -> dict[str, list[float]]:
-    """Each category's parts as percentages of its total (so small entities stay visible)."""
-    n = len(next(iter(stacks.values()), []))
-    totals = [sum(vals[i] for vals in stacks.values()) or 1.0 for i in range(n)]
-    return {name: [100.0 * v / t for v, t in zip(vals, totals, strict=True)] for name, vals in stacks.items()}
-
-
-def _figure(svg: str, caption: str) -> str:
-    return f'<figure class="chart">{svg}<figcaption class="muted">{escape(caption)}</figcaption></figure>'
-
-
 def render_report(
     *,
     title: str,
@@ -56,7 +47,7 @@ def render_report(
     timings: Sequence[tuple[str, float]],
     tables: dict[str, int],
     quality: QualityNumbers,
-    trends: Sequence[Trend],
+    dashboard_command: str,
     view_tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]],
 ) -> str:
     parts = [
@@ -65,6 +56,8 @@ def render_report(
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         html_table(["", ""], facts),
+        f'<p class="note">Charts (trends, telemetry, adherence, data quality) are in the dashboard: '
+        f"<code>{escape(dashboard_command)}</code> opens it signed in.</p>",
         "<h2>Rows per table</h2>",
         html_table(["table", "rows"], sorted(tables.items())),
         "<h2>Data quality: reconciliation</h2>",
@@ -73,23 +66,6 @@ def render_report(
         "ingest ledger and <code>etl.parked_rows</code>.</p>",
     ]
     if quality.entities:
-        parts.append(
-            _figure(
-                bar_chart(
-                    "Share of rows read per entity (%)",
-                    quality.entities,
-                    percent_stacks(
-                        {
-                            "loaded on arrival": quality.loaded,
-                            "loaded after parent": quality.loaded_after_parent,
-                            "still parked": quality.parked,
-                            "rejected": quality.rejected,
-                        }
-                    ),
-                ),
-                "rows_in = loaded + parked + rejected for every object (ledger constraint); counts below",
-            )
-        )
         parts.append(
             html_table(
                 ["entity", "loaded on arrival", "loaded after parent", "still parked", "rejected"],
@@ -107,15 +83,8 @@ def render_report(
             )
         )
     if quality.reasons:
-        names = list(quality.reasons)
-        parts.append(
-            _figure(
-                bar_chart(
-                    "Rejected rows by reason", names, {"rows": [float(quality.reasons[n]) for n in names]}
-                ),
-                "from the quarantine bucket; a row can carry more than one reason",
-            )
-        )
+        parts.append("<p>Rejected rows by reason (quarantine bucket; a row can carry more than one reason):</p>")
+        parts.append(html_table(["reason", "rows"], list(quality.reasons.items())))
     if quality.object_rejections:
         parts.append("<p>Whole objects rejected:</p>")
         parts.append(html_table(["reason", "objects"], sorted(quality.object_rejections.items())))
@@ -128,13 +97,6 @@ def render_report(
             f'<div class="wide">{html_table(columns, rows)}</div>'
             if rows
             else '<p class="muted">(no rows)</p>'
-        )
-    parts.append("<h2>Trends (analytics views)</h2>")
-    if not trends:
-        parts.append('<p class="muted">No trend views found in the analytics schema.</p>')
-    for trend in trends:
-        parts.append(
-            _figure(line_chart(trend.title, trend.x_labels, trend.series), f"analytics.{trend.view}")
         )
     parts.append("<h2>Timings</h2>")
     parts.append(html_table(["stage", "seconds"], [(n, round(s, 1)) for n, s in timings]))

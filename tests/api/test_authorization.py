@@ -19,8 +19,10 @@ OWN, OTHER, ADMIN = "facility:FAC-001", "facility:FAC-002", "admin"
 ITEM_ENDPOINTS = [f"/v1/robots/{R1}", f"/v1/robots/{R1}/maintenance", f"/v1/robots/{R1}/telemetry/hourly",
                   f"/v1/robots/{R1}/anomalies", f"/v1/procedures/{P1}"]
 LIST_ENDPOINTS = ["/v1/robots", "/v1/procedures", "/v1/views/v_robot_utilization_daily",
-                  "/v1/views/v_outcome_trend_monthly", "/v1/views"]
-ADMIN_ENDPOINTS = ["/v1/ingest/objects", "/v1/views/v_ingest_reconciliation"]
+                  "/v1/views/v_outcome_trend_monthly", "/v1/views", "/v1/panels/adherence",
+                  "/v1/panels/adherence?format=csv"]  # the other panels' numbers per token: test_panels.py
+ADMIN_ENDPOINTS = ["/v1/ingest/objects", "/v1/views/v_ingest_reconciliation", "/v1/panels/reconciliation",
+                   "/v1/panels/ledger_status", "/v1/panels/rejects"]
 ALL = ITEM_ENDPOINTS + LIST_ENDPOINTS + ADMIN_ENDPOINTS
 
 

@@ -27,6 +27,8 @@ FILTERS = [
     (f"/v1/robots/{R1}/anomalies", "to"),
     ("/v1/views/v_robot_utilization_daily", "robot_id"), ("/v1/views/v_robot_utilization_daily", "facility_id"),
     ("/v1/views/v_procedure_volume_weekly", "from"),
+    ("/v1/panels/kpis", "robot_id"), ("/v1/panels/kpis", "from"), ("/v1/panels/utilization_daily", "facility_id"),
+    ("/v1/panels/adherence", "threshold"), ("/v1/panels/adherence", "days"),
     ("/v1/ingest/objects", "status"), ("/v1/ingest/objects", "since"),
     ("/v1/robots", "limit"), ("/v1/robots", "format"), ("/v1/robots", "cursor"),
 ]

@@ -25,8 +25,8 @@ def _operations(context: ApiContext) -> list:
 def test_every_operation_answers_as_documented(context: ApiContext, tokens: TokenFactory) -> None:
     operations = _operations(context)
     # GIVEN every documented operation: health, robots (list, one, maintenance, hourly, anomalies),
-    # procedures (list, one), views (list, one), the ledger
-    assert len(operations) == 11
+    # procedures (list, one), views (list, one), the dashboard's panels, the ledger
+    assert len(operations) == 12
     headers = auth(tokens("admin", "phi:pseudonymized"))  # sees every field the document describes
     for operation in operations:
         @given(case=operation.as_strategy())

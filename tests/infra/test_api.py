@@ -53,7 +53,8 @@ def test_user_pool_is_invitation_only_with_mfa_and_threat_protection(synth) -> N
     assert pool["UserPoolAddOns"]["AdvancedSecurityMode"] == "ENFORCED"
     groups = {g["Properties"]["GroupName"] for g in synth.resources("AWS::Cognito::UserPoolGroup").values()}
     assert groups == {"admin", "phi:pseudonymized"}
-    client = synth.one("AWS::Cognito::UserPoolClient")
+    (client,) = [c["Properties"] for c in synth.resources("AWS::Cognito::UserPoolClient").values()
+                 if c["Properties"]["ClientName"].endswith("-api")]  # the dashboard's: tests/infra/test_web.py
     assert "GenerateSecret" not in client or client["GenerateSecret"] is False
     assert client["PreventUserExistenceErrors"] == "ENABLED"
 

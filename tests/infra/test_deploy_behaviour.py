@@ -64,7 +64,7 @@ def test_custom_resources_give_up_a_minute_after_their_function(synth) -> None:
     functions = {k: r["Properties"] for k, r in synth.resources("AWS::Lambda::Function").items()}
     customs = [r["Properties"] for r in synth.raw["Resources"].values() if r["Type"].startswith("Custom::")
                and r["Type"] not in ("Custom::S3AutoDeleteObjects", "Custom::VpcRestrictDefaultSG")]
-    assert len(customs) == 3  # migrations, Redshift SQL, Athena views
+    assert len(customs) == 4  # migrations, Redshift SQL, Athena views, the dashboard's upload (infra/web.py)
     for custom in customs:
         # THEN CloudFormation waits at most the function's timeout plus a minute, not an hour
         function = functions[custom["ServiceToken"]["Fn::GetAtt"][0]]

@@ -53,11 +53,12 @@ LAMBDA_UNZIPPED_LIMIT = 262_144_000
 
 
 def _python_functions(synth) -> dict[str, tuple[dict[str, Any], Path]]:
-    """handler -> (function properties, staged asset folder) for each Python function."""
+    """handler -> (function properties, staged asset folder) for each of the project's Python functions
+    (not CDK's BucketDeployment handler, whose code and AWS CLI layer aws-cdk-lib ships: infra/web.py)."""
     out = {}
-    for fn in synth.resources("AWS::Lambda::Function").values():
+    for logical_id, fn in synth.resources("AWS::Lambda::Function").items():
         props = fn["Properties"]
-        if props.get("Runtime", "").startswith("python"):
+        if props.get("Runtime", "").startswith("python") and not logical_id.startswith("CustomCDKBucketDeployment"):
             out[props["Handler"]] = (props, synth.outdir / f"asset.{props['Code']['S3Key'].removesuffix('.zip')}")
     return out
 

@@ -116,6 +116,7 @@ def test_replication_acknowledgment_gives_the_backup_reason_in_prod(dev, prod) -
         reasons = {lid.rstrip("0123456789ABCDEF"): rule["reason"] for lid, rule in _acknowledgments(synth)
                    if rule["id"] == "HIPAA.Security-S3BucketReplicationEnabled"}
         assert set(reasons) == {"StorageRaw", "StorageProcessed", "StorageQuarantine", "StorageAthenaResults",
-                                "StorageAccessLogs"}
+                                "StorageAccessLogs", "WebSite"}
+        assert "rebuilds" in reasons["WebSite"]
         for bucket in ("StorageRaw", "StorageProcessed", "StorageAccessLogs"):
             assert phrase in reasons[bucket]

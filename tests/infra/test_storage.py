@@ -20,8 +20,9 @@ def _buckets(synth) -> dict[str, dict]:
 
 
 def test_the_five_buckets_exist(synth) -> None:
-    # GIVEN the synthesized stack WHEN its buckets are listed THEN exactly the configured kinds exist
-    assert sorted(_buckets(synth)) == sorted((*DATA_BUCKETS, "logs"))
+    # GIVEN the synthesized stack WHEN its buckets are listed THEN exactly the configured kinds exist, and the
+    # dashboard's (infra/web.py, tests/infra/test_web.py)
+    assert sorted(_buckets(synth)) == sorted((*DATA_BUCKETS, "logs", "web"))
 
 
 @pytest.mark.parametrize("kind", DATA_BUCKETS)
@@ -57,7 +58,7 @@ def test_access_log_bucket_is_sse_s3_private_and_versioned(synth) -> None:
 def test_every_bucket_policy_denies_plain_http_and_old_tls(synth) -> None:
     # GIVEN the bucket policies WHEN grouped by bucket THEN each bucket has one denying non-TLS
     policies = synth.resources("AWS::S3::BucketPolicy")
-    assert len(policies) == 5
+    assert len(policies) == 6  # the five lake buckets and the dashboard's
     for policy in policies.values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         deny_http = [s for s in statements if s["Effect"] == "Deny"
@@ -85,11 +86,14 @@ def test_lifecycle_rules(dev) -> None:
 def test_removal_policy_follows_the_environment(dev, prod) -> None:
     # GIVEN dev (destroy allowed) and prod (retain) THEN buckets are deleted resp. retained, except
     # after a failed first create (RetainExceptOnCreate: the retry must not meet their names)
+    # (the dashboard's bucket holds only what every deploy rebuilds from web/: deleted with the stack)
     assert {b["DeletionPolicy"] for b in _buckets(dev).values()} == {"Delete"}
-    assert {(b["DeletionPolicy"], b["UpdateReplacePolicy"]) for b in _buckets(prod).values()} == {
+    lake = {kind: b for kind, b in _buckets(prod).items() if kind != "web"}
+    assert {(b["DeletionPolicy"], b["UpdateReplacePolicy"]) for b in lake.values()} == {
         ("RetainExceptOnCreate", "Retain")}
-    assert not prod.resources("Custom::S3AutoDeleteObjects")
-    assert len(dev.resources("Custom::S3AutoDeleteObjects")) == 5
+    assert _buckets(prod)["web"]["DeletionPolicy"] == "Delete"
+    assert len(prod.resources("Custom::S3AutoDeleteObjects")) == 1  # the dashboard's bucket only
+    assert len(dev.resources("Custom::S3AutoDeleteObjects")) == 6
 
 
 def test_kms_keys_rotate(synth) -> None:

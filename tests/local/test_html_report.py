@@ -1,14 +1,14 @@
-"""report.html: self-contained, and its charts render in a real browser with real geometry."""
+"""report.html: the run's record, self-contained, rendering in a real browser; charts are the dashboard's."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 
-from local.charts import bar_chart, line_chart, sparkline
+from local.charts import sparkline
 from local.html_report import render_report
-from local.insights import QualityNumbers, Trend, split_parked, trend_from_rows
-from tests.local.browser import chart_geometry
+from local.insights import QualityNumbers, split_parked, trend_from_rows
+from tests.local.browser import dump_dom
 
 QUALITY = QualityNumbers(
     entities=["surgical_robots", "surgical_procedures"],
@@ -20,12 +20,6 @@ QUALITY = QualityNumbers(
     object_rejections={"unknown_entity": 1},
     parked_rows=[("surgical_procedures", "surgical_robots", 1)],
 )
-TREND = Trend(
-    "v_weekly",
-    "success_rate",
-    ["2025-01-06", "2025-01-13", "2025-01-20"],
-    {"urology": [0.9, 0.8, 0.95], "cardiac": [0.7, None, 0.75]},
-)
 
 
 def _report() -> str:
@@ -35,41 +29,30 @@ def _report() -> str:
         timings=[("ingest", 1.5)],
         tables={"surgical_robots": 5},
         quality=QUALITY,
-        trends=[TREND],
+        dashboard_command="lake serve --workdir data/demo --open",
         view_tables={"v_counts": (["n"], [(3,)])},
     )
 
 
-def test_report_is_self_contained():
-    # GIVEN a rendered report WHEN we look for anything that would need the network
+def test_report_is_self_contained_and_draws_no_chart_of_its_own():
+    # GIVEN a rendered report WHEN we look for anything that would need the network, or a chart
     html = _report()
-    # THEN there are no scripts, external stylesheets, images or URLs other than the SVG namespace
-    assert "<script" not in html and "<link" not in html and "<img" not in html
-    assert set(re.findall(r"https?://[^\"' )]+", html)) == {"http://www.w3.org/2000/svg"}
+    # THEN there are no scripts, stylesheets, images, SVG or URLs: the dashboard is the one chart implementation
+    assert "<script" not in html and "<link" not in html and "<img" not in html and "<svg" not in html
+    assert re.findall(r"https?://", html) == []
+    assert "lake serve --workdir data/demo --open" in html
 
 
-def test_charts_render_with_geometry_in_chromium(tmp_path):
-    # GIVEN the report on disk
+def test_report_renders_its_tables_in_chromium(tmp_path):
+    # GIVEN the report on disk WHEN headless Chromium lays it out
     path = tmp_path / "report.html"
     path.write_text(_report())
-    # WHEN headless Chromium lays it out
-    marks = chart_geometry(path, tmp_path)
-    # THEN every bar has a box: reconciliation, non-zero stacks per entity (5 | 90, 3, 1, 7) + 2 reason bars
-    kinds = Counter(m["tag"] for m in marks)
-    assert kinds["rect"] == 1 + 4 + 2
-    assert all(m["width"] > 0 and m["height"] > 0 for m in marks if m["tag"] == "rect")
-    # AND both trend series are drawn as lines that span the plot
-    lines = [m for m in marks if m["tag"] == "path"]
-    assert len(lines) == 2 and all(m["width"] > 100 for m in lines)
-
-
-def test_line_chart_bridges_gaps_and_bar_chart_stacks():
-    # GIVEN a series with a gap WHEN drawn THEN one path joins the three present points
-    svg = line_chart("t", ["a", "b", "c", "d"], {"s": [1.0, None, 2.0, 3.0]})
-    d = re.search(r' d="([^"]+)"', svg).group(1)
-    assert d.count("M") == 1 and d.count("L") == 2
-    # AND a stacked bar draws one rect per non-zero part
-    assert bar_chart("t", ["x", "y"], {"a": [1.0, 0.0], "b": [2.0, 3.0]}).count('class="bar"') == 3
+    dom = dump_dom(path, tmp_path / "profile")
+    # THEN the reconciliation rows hold the fixture's counts, row by row
+    cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", dom)]
+    assert ["surgical_procedures", "90", "3", "1", "7"] in cells and ["surgical_robots", "5", "0", "0", "0"] in cells
+    assert ["bad_enum", "2"] in cells and ["unknown_entity", "1"] in cells
+    assert Counter(len(c) for c in cells)[5] == 2
 
 
 def test_sparkline_spans_low_to_high():

@@ -155,21 +155,32 @@ def _replication(config: LakeConfig) -> dict[str, list[NagPackSuppression]]:
     )}
 
 
+def _invocation(name: str, deploy_time: bool) -> str | None:
+    """How a function without its own DLQ is invoked, i.e. why it needs none; None: it needs one."""
+    if deploy_time:
+        return ("invoked by CloudFormation at deploy time (one of the three deploy-time functions: "
+                "rds-migrate, redshift-sql, athena-views), which records a failure in the stack events "
+                "and rolls back")
+    if name == "Ingest/Function":
+        return ("invoked by an SQS event source mapping; a message that fails maxReceiveCount times "
+                "goes to the ingest queue's DLQ (redrive policy)")
+    if name.startswith("Api/"):
+        return ("invoked synchronously by API Gateway: the client receives the error and retries; "
+                "there is no event to keep")
+    return None
+
+
 def _per_construct(stack: Stack) -> None:
     """Lambda runtime, DLQ and managed-policy findings per function; inline policies per role."""
     for construct in stack.node.find_all():
         if isinstance(construct, lambda_.Function) and construct.role is not None:
             name = construct.node.path.removeprefix(f"{stack.stack_name}/")
             deploy_time = isinstance(construct.node.scope, DeployTimeFunction)
-            invoked = ("invoked by CloudFormation at deploy time (one of the three deploy-time functions: "
-                       "rds-migrate, redshift-sql, athena-views), which records a failure in the stack events "
-                       "and rolls back" if deploy_time else
-                       "invoked by an SQS event source mapping; a message that fails maxReceiveCount times "
-                       "goes to the ingest queue's DLQ (redrive policy)")
+            invoked = _invocation(name, deploy_time)
             NagSuppressions.add_resource_suppressions(construct, [
-                _s("AwsSolutions-L1", f"{name}: Python 3.12 on purpose: the AWSSDKPandas-Python312 layer and "
-                   "the bundled cp312 manylinux wheels must match the runtime."),
-                _s("HIPAA.Security-LambdaDLQ", f"{name} is {invoked}."),
+                _s("AwsSolutions-L1", f"{name}: Python 3.12 on purpose: the bundled cp312 manylinux wheels "
+                   "(constraints.txt) are tested under CPython 3.12, the runtime's Python (ADR 0006)."),
+                *([_s("HIPAA.Security-LambdaDLQ", f"{name} is {invoked}.")] if invoked else []),
             ])
             NagSuppressions.add_resource_suppressions(construct.role, [
                 _s("AwsSolutions-IAM4", f"{name}: AWS-managed Lambda execution policies: CloudWatch Logs "

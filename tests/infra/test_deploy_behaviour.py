@@ -85,7 +85,7 @@ def test_alarm_topic_allows_exactly_this_stacks_alarms_and_rules(synth) -> None:
     (topic,) = synth.resources("AWS::SNS::Topic")
     rules = sorted(lid for lid, r in synth.resources("AWS::Events::Rule").items()
                    if any(t["Arn"] == {"Ref": topic} for t in r["Properties"].get("Targets", [])))
-    assert len(alarms) == 11
+    assert len(alarms) == 13  # errors + throttles of 5 functions (ingest, migrate, redshift-sql, athena-views, api), 3 more
     assert len(rules) == 2
     assert rules[0].startswith("IngestPhiHmacGuardReadOutsideIngest") and rules[1].startswith("MonitoringGlueJobFailed")
     # THEN CloudWatch may publish, bound to exactly these alarms in this account

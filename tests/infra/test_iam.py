@@ -11,6 +11,7 @@ STAR_ALLOWED = {
     "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables", "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkInterfaces",
     "cloudwatch:PutMetricData", "redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
+    "redshift-data:CancelStatement",  # like the two above: no resource type (the API cancels its own)
 }
 
 

@@ -23,6 +23,12 @@ SILENT = {
     "AWS::SQS::QueuePolicy", "AWS::SecretsManager::ResourcePolicy", "AWS::SecretsManager::RotationSchedule",
     "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment", "Custom::AthenaViews",
     "Custom::RdsMigrations", "Custom::RedshiftSql", "Custom::S3AutoDeleteObjects", "Custom::VpcRestrictDefaultSG",
+    # the query API (infra/api.py): its stage and WAF logging are writers below; the pool does
+    # not export logs (no LogDeliveryConfiguration)
+    "AWS::ApiGateway::Account", "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Method", "AWS::ApiGateway::Resource", "AWS::ApiGateway::RestApi",
+    "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
+    "AWS::Lambda::Permission", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",
 }
 
 
@@ -68,6 +74,13 @@ def _written(synth) -> list[tuple[str, str]]:
             security, role = props["SecurityConfiguration"], {"Ref": props["Role"]["Fn::GetAtt"][0]}
             out += [(lid, _join(f"/aws-glue/jobs/{security}-role/", role, f"/{stream}")) for stream in ("output", "error")]
             out.append((lid, f"/aws-glue/jobs/logs-v2-{security}"))
+        elif kind == "AWS::ApiGateway::Stage":  # access logs (ours) and execution logs (API Gateway's name)
+            out.append((lid, f"ref:{props['AccessLogSetting']['DestinationArn']['Fn::GetAtt'][0]}"))
+            if any(m.get("LoggingLevel", "OFF") != "OFF" for m in props.get("MethodSettings", [])):
+                out.append((lid, _join("API-Gateway-Execution-Logs_", props["RestApiId"], f"/{props['StageName']}")))
+        elif kind == "AWS::WAFv2::LoggingConfiguration":
+            (arn,) = props["LogDestinationConfigs"]  # arn:...:log-group:<name>, joined from tokens
+            out.append((lid, _name(arn["Fn::Join"][1][-1].split(":log-group:", 1)[1])))
         elif kind == "AWS::EC2::FlowLog":
             out.append((lid, f"ref:{props['LogGroupName']['Ref']}"))
         else:

@@ -83,7 +83,7 @@ def test_no_acknowledgment_covers_the_whole_stack(synth) -> None:
     for lid, rule in acknowledged:
         if rule["id"] in ("AwsSolutions-IAM5", "AwsSolutions-IAM4"):
             assert rule.get("applies_to"), f"{lid}: {rule['id']} without applies_to"
-            assert all(a not in ("Resource::*", "Action::*") or lid.startswith(("CatalogJobRole", "WarehouseApplySql"))
+            assert all(a not in ("Resource::*", "Action::*") or lid.startswith(("CatalogJobRole", "WarehouseApplySql", "ApiRole"))
                        for a in rule["applies_to"] if isinstance(a, str)), lid
 
 
@@ -100,8 +100,15 @@ def test_raw_bucket_objects_are_acknowledged_only_for_the_raw_roles(synth) -> No
 def test_lambda_dlq_acknowledgments_name_their_function_and_the_three_deploy_time_ones(synth) -> None:
     reasons = {lid: rule["reason"] for lid, rule in _acknowledgments(synth) if rule["id"] == "HIPAA.Security-LambdaDLQ"}
     deploy_time = [r for r in reasons.values() if "deploy time" in r]
-    assert len(reasons) == 4 and len(deploy_time) == 3
+    assert len(reasons) == 5 and len(deploy_time) == 3
     assert all("three deploy-time functions" in r and "two" not in r for r in deploy_time)
+    # AND the two others say how they are invoked: the ingest by SQS (its DLQ), the API by API Gateway
+    assert [r for lid, r in reasons.items() if lid.startswith("IngestFunction")] == [
+        "Ingest/Function is invoked by an SQS event source mapping; a message that fails maxReceiveCount "
+        "times goes to the ingest queue's DLQ (redrive policy)."]
+    assert [r for lid, r in reasons.items() if lid.startswith("ApiFunction")] == [
+        "Api/Function is invoked synchronously by API Gateway: the client receives the error and retries; "
+        "there is no event to keep."]
 
 
 def test_replication_acknowledgment_gives_the_backup_reason_in_prod(dev, prod) -> None:

@@ -7,7 +7,7 @@ from infra.network import INTERFACE_ENDPOINTS, NO_RESOURCE_ACTIONS
 # Security group (logical id prefix) -> the only security groups allowed in.
 ALLOWED_SG_INGRESS = {
     "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg", "DatabaseRotationSg"},
-    "DatabaseProxySg": {"IngestSg"},
+    "DatabaseProxySg": {"IngestSg", "ApiSg"},
     "CatalogJobSg": {"CatalogJobSg"},
 }
 
@@ -84,9 +84,9 @@ def test_database_is_reachable_from_exactly_the_expected_groups(synth) -> None:
     sources = {_prefix(r["SourceSecurityGroupId"]["Fn::GetAtt"][0], ALLOWED_SG_INGRESS["DatabaseDbSg"])
                for t, r in _ingress_rules(synth) if t.startswith("DatabaseDbSg")}
     assert sources == ALLOWED_SG_INGRESS["DatabaseDbSg"]
-    proxy_sources = {r["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+    proxy_sources = {_prefix(r["SourceSecurityGroupId"]["Fn::GetAtt"][0], ALLOWED_SG_INGRESS["DatabaseProxySg"])
                      for t, r in _ingress_rules(synth) if t.startswith("DatabaseProxySg")}
-    assert len(proxy_sources) == 1 and next(iter(proxy_sources)).startswith("IngestSg")
+    assert proxy_sources == ALLOWED_SG_INGRESS["DatabaseProxySg"]
 
 
 def test_default_security_group_is_stripped(synth) -> None:
@@ -131,7 +131,7 @@ def _as_list(value):
 
 
 WORKLOADS = ("IngestSg", "DatabaseMigrateSg", "DatabaseRotationSg", "WarehouseSg", "WarehouseApplySqlSg",
-             "AthenaCreateViewsSg", "CatalogJobSg")
+             "AthenaCreateViewsSg", "CatalogJobSg", "ApiSg")
 GROUPS = (*WORKLOADS, "NetworkEndpointSg", "DatabaseProxySg", "DatabaseDbSg")
 S3_PREFIX_LIST = {"Fn::FindInMap": ["S3PrefixList", {"Ref": "AWS::Region"}, "id"]}
 DB_PORT = {"Fn::GetAtt": ["DatabaseInstanceAA8A5FDE", "Endpoint.Port"]}  # the instance's port, a token
@@ -173,6 +173,8 @@ def test_workloads_send_only_https_to_the_endpoints_and_s3_and_the_database_port
         "WarehouseApplySqlSg": aws_apis,
         "AthenaCreateViewsSg": aws_apis,
         "CatalogJobSg": aws_apis | {("CatalogJobSg", 0, 65535)},  # Glue workers talk to each other
+        # the query API reads no S3: the endpoints (Secrets Manager, Redshift Data) and the proxy
+        "ApiSg": {("NetworkEndpointSg", 443, 443), ("DatabaseProxySg", 5432, 5432)},
     }
     # AND the endpoints and the database send nothing; the proxy only to the database
     assert egress["NetworkEndpointSg"] == egress["DatabaseDbSg"] == {NO_TRAFFIC}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -147,15 +148,20 @@ def test_every_check_of_the_table_is_a_contract_rule(migrated_db: str, entity) -
             assert (float(low.group(1)), float(high.group(1))) == (col.min, col.max), name
 
 
-def test_030_upgrades_a_database_that_already_holds_rows(empty_db: str, tmp_path) -> None:
-    # GIVEN a database migrated up to 020 (before 030 existed) that already holds a procedure
+def _migrations_before(number: str, tmp_path) -> Path:
+    """A copy of the migrations numbered below `number`: the schema of an earlier deploy."""
     before = tmp_path / "rds"
     before.mkdir()
     for path in migration_files():
-        if path.name < "030":
+        if path.name < number:
             (before / path.name).write_text(path.read_text())
+    return before
+
+
+def test_030_upgrades_a_database_that_already_holds_rows(empty_db: str, tmp_path) -> None:
+    # GIVEN a database migrated up to 020 (before 030 existed) that already holds a procedure
     with psycopg.connect(empty_db) as conn:
-        apply_migrations(conn, before)
+        apply_migrations(conn, _migrations_before("030", tmp_path))
         conn.execute("INSERT INTO surgical_robots VALUES ('ROBOT-0001', 'SN-000001', 'm', 'x', 'FAC-001',"
                      " 'f', '2020-01-01', '1.2.3', 'active', 'k', now(), now())")
         conn.execute("INSERT INTO surgical_procedures (procedure_id, robot_id, facility_id, surgeon_id, patient_key,"
@@ -366,13 +372,8 @@ def test_ledger_status_check_lists_exactly_the_contract_statuses(migrated_db: st
 
 def test_090_turns_the_old_superseded_rows_into_their_own_status(empty_db: str, tmp_path) -> None:
     # GIVEN a ledger migrated up to 080 holding an older telemetry version recorded the old way
-    before = tmp_path / "rds"
-    before.mkdir()
-    for path in migration_files():
-        if path.name < "090":
-            (before / path.name).write_text(path.read_text())
     with psycopg.connect(empty_db) as conn:
-        apply_migrations(conn, before)
+        apply_migrations(conn, _migrations_before("090", tmp_path))
         conn.execute("INSERT INTO etl.ingest_ledger (object_key, content_checksum, status, rows_in, rows_loaded,"
                      " error) VALUES ('procedure_telemetry/t.ndjson', 'c1', 'loaded', 5, 5, 'superseded'),"
                      " ('procedure_telemetry/t.ndjson', 'c2', 'loaded', 3, 3, NULL)")

@@ -130,18 +130,17 @@ def _file_chunks(path: Path, size: int = 8 << 20):
 def worker_telemetry_ingest(path: Path, out_dir: str) -> int:
     from lake.contract import ENTITIES
     from lambdas.ingest.lake_writer import PartitionedWriter
-    from lambdas.ingest.ledger import Counts
-    from lambdas.ingest.pipeline import valid_rows
+    from lambdas.ingest.pipeline import ValidRows
     from lambdas.ingest.quarantine import RejectSink
     from lambdas.ingest.routing import Format, Route
 
     entity = ENTITIES["procedure_telemetry"]
-    counts, sink = Counts(), RejectSink(path.name, entity)
+    valid, sink = ValidRows(Route(entity, Format.NDJSON, False), HMAC_KEY), RejectSink(path.name, entity)
     writer = PartitionedWriter(entity, f"procedure_telemetry/{path.name}", "etag:bench", workdir=out_dir)
-    for table in valid_rows(_file_chunks(path), Route(entity, Format.NDJSON, False), HMAC_KEY, sink, counts, {}):
+    for table in valid.batches(_file_chunks(path), sink):
         writer.write(table)
     writer.close()
-    assert counts.rows_rejected == 0, counts
+    assert valid.rows_rejected == 0, valid.reasons
     rows = sum(p.rows for p in writer.partitions.values())
     writer.cleanup()
     return rows
@@ -174,18 +173,18 @@ def worker_rds_ingest(path: Path, url: str) -> int:
     import psycopg
 
     from lake.contract import ENTITIES
-    from lambdas.ingest.ledger import Counts
-    from lambdas.ingest.pipeline import load_rds, valid_rows
+    from lambdas.ingest.pipeline import ValidRows
     from lambdas.ingest.quarantine import RejectSink
+    from lambdas.ingest.rds_loader import RdsLoader
     from lambdas.ingest.routing import Format, Route
 
     entity = ENTITIES["surgical_procedures"]
-    counts, sink = Counts(), RejectSink(path.name, entity)
+    valid, sink = ValidRows(Route(entity, Format.CSV, False), HMAC_KEY), RejectSink(path.name, entity)
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
-        batches = valid_rows(_file_chunks(path), Route(entity, Format.CSV, False), HMAC_KEY, sink, counts, {})
-        load_rds(conn, entity, f"surgical_procedures/{path.name}", datetime.now(UTC), batches, counts)
-    assert counts.rows_rejected == 0 and counts.rows_loaded == counts.rows_in, counts
-    return counts.rows_loaded
+        loader = RdsLoader(conn, entity, f"surgical_procedures/{path.name}", datetime.now(UTC))
+        result = loader.load(valid.batches(_file_chunks(path), sink))
+    assert valid.rows_rejected == 0 and result.loaded == valid.rows_in, valid.reasons
+    return result.loaded
 
 
 def worker_rds_naive(path: Path, url: str) -> int:

@@ -29,8 +29,7 @@ import pyarrow as pa
 from bench.ingest import HMAC_KEY, postgres_server, reset_with_robots, write_procedures
 from lake.contract import ENTITIES
 from lambdas.ingest import rds_loader
-from lambdas.ingest.ledger import Counts
-from lambdas.ingest.pipeline import valid_rows
+from lambdas.ingest.pipeline import ValidRows
 from lambdas.ingest.quarantine import RejectSink
 from lambdas.ingest.routing import Format, Route
 
@@ -64,11 +63,10 @@ def validated_batches(work: Path, rows: int) -> list[pa.Table]:
     path = work / "procedures.csv"
     write_procedures(path, rows)
     entity = ENTITIES[TABLE]
-    counts = Counts()
-    batches = list(valid_rows(iter([path.read_bytes()]), Route(entity, Format.CSV, False), HMAC_KEY,
-                              RejectSink(path.name, entity), counts, {}))
-    if counts.rows_rejected:
-        raise RuntimeError(f"{counts.rows_rejected} generated rows were rejected")
+    valid = ValidRows(Route(entity, Format.CSV, False), HMAC_KEY)
+    batches = list(valid.batches(iter([path.read_bytes()]), RejectSink(path.name, entity)))
+    if valid.rows_rejected:
+        raise RuntimeError(f"{valid.rows_rejected} generated rows were rejected")
     return batches
 
 

@@ -7,7 +7,10 @@ offset, one as naive values (which the contract reads as UTC).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from lake.contract import ENTITIES, Entity
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,37 @@ PROCEDURE_TYPES: tuple[ProcedureType, ...] = (
     ProcedureType("lumbar spinal fusion", ORTHOPEDIC, _H, 240, 500, 4.0),
 )
 
-COMPLEXITIES: tuple[str, ...] = ("low", "medium", "high")
+# Enum values of the contract, each list in the generator's own order (its weights and indexes
+# follow it). `enum_mismatches` compares them with the contract; importing this module fails
+# while they differ, so a value added to the contract cannot go ungenerated unnoticed.
+GENERATED_ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("surgical_robots", "status"): ("active", "maintenance", "retired"),
+    ("surgical_procedures", "complexity"): ("low", "medium", "high"),
+    ("surgical_procedures", "status"): ("completed", "cancelled", "converted"),
+    ("procedure_outcomes", "complication_severity"): ("none", "minor", "major", "critical"),
+    ("robot_maintenance_logs", "maintenance_type"): ("scheduled", "calibration", "unscheduled", "emergency"),
+}
+
+
+def enum_mismatches(entities: Mapping[str, Entity], generated: Mapping[tuple[str, str], tuple[str, ...]]) -> list[str]:
+    """Enum columns of the contract whose values the generator does not produce exactly."""
+    found = []
+    for entity in entities.values():
+        for col in entity.columns:
+            made = set(generated.get((entity.name, col.name), ()))
+            if col.enum is not None and made != set(col.enum):
+                found.append(f"{entity.name}.{col.name}: contract {sorted(col.enum)}, generator {sorted(made)}")
+    return found
+
+
+if _mismatches := enum_mismatches(ENTITIES, GENERATED_ENUMS):
+    raise ImportError("the generator's enum values differ from lake/contract.py: " + "; ".join(_mismatches))
+
+ROBOT_STATUSES = GENERATED_ENUMS["surgical_robots", "status"]
+COMPLEXITIES = GENERATED_ENUMS["surgical_procedures", "complexity"]
+PROCEDURE_STATUSES = GENERATED_ENUMS["surgical_procedures", "status"]
+SEVERITIES = GENERATED_ENUMS["procedure_outcomes", "complication_severity"]
+MAINTENANCE_TYPES = GENERATED_ENUMS["robot_maintenance_logs", "maintenance_type"]
 
 # Failure modes behind unscheduled/emergency maintenance, with the parts usually replaced.
 FAILURE_MODES: tuple[tuple[str, str | None], ...] = (

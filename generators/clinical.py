@@ -10,7 +10,14 @@ import numpy as np
 from faker import Faker
 from faker.providers.person.en_US import Provider as Person
 
-from generators.catalog import COMPLEXITIES, FACILITIES, ORTHOPEDIC, PROCEDURE_TYPES
+from generators.catalog import (
+    COMPLEXITIES,
+    FACILITIES,
+    ORTHOPEDIC,
+    PROCEDURE_STATUSES,
+    PROCEDURE_TYPES,
+    SEVERITIES,
+)
 from generators.options import Options
 from generators.records import DAY, HOUR, Row, Table, procedure_id, robot_id, stream
 from generators.timefmt import epoch_seconds, format_instant
@@ -31,7 +38,7 @@ class _Case:
     surgeon: int
     day: int
     order_key: float
-    status: str = "completed"
+    status: str = PROCEDURE_STATUSES[0]  # completed
     scheduled: int = 0
     start: int | None = None
     end: int | None = None
@@ -221,9 +228,9 @@ def _outcome(case: _Case, rng: np.random.Generator, num: int) -> tuple[Row, int]
     converted = case.status == "converted"
     p_comp = (0.04, 0.09, 0.19)[case.complexity] * (1.5 if case.emergency else 1.0)
     p_comp *= (1.6 if converted else 1.0) * (1.0 + 1.5 * (case.learning - 1.0))
-    severity = "none"
+    severity = SEVERITIES[0]  # none
     if not cancelled and rng.random() < p_comp:
-        severity = str(rng.choice(["minor", "major", "critical"], p=[0.62, 0.3, 0.08]))
+        severity = str(rng.choice(list(SEVERITIES[1:]), p=[0.62, 0.3, 0.08]))  # minor, major, critical
     cx = case.complexity
     blood = ptype.blood_loss_ml * (0.6, 1.0, 1.6)[cx] * float(rng.lognormal(0, 0.4))
     blood *= (2.5 if converted else 1.0) * (1.8 if severity in ("major", "critical") else 1.0)

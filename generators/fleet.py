@@ -6,7 +6,14 @@ import datetime as dt
 
 import numpy as np
 
-from generators.catalog import FACILITIES, FAILURE_MODES, ROBOT_MODELS, SCHEDULED_PARTS
+from generators.catalog import (
+    FACILITIES,
+    FAILURE_MODES,
+    MAINTENANCE_TYPES,
+    ROBOT_MODELS,
+    ROBOT_STATUSES,
+    SCHEDULED_PARTS,
+)
 from generators.options import Options
 from generators.records import DAY, HOUR, Table, robot_id, stream
 from generators.timefmt import epoch_seconds, format_instant
@@ -45,7 +52,7 @@ def robots(opts: Options) -> tuple[Table, dict[str, np.ndarray]]:
                 "facility_name": fac.name,
                 "install_date": install.isoformat(),
                 "firmware_version": firmware,
-                "status": "active",
+                "status": ROBOT_STATUSES[0],  # active
             }
         )
         table.files.append("robots")
@@ -73,7 +80,7 @@ def maintenance(
     range_start = epoch_seconds(opts.start_date)
     range_end = epoch_seconds(opts.end_date) + DAY
     kinds = rng.choice(
-        ["scheduled", "calibration", "unscheduled", "emergency"], size=n, p=[0.42, 0.2, 0.27, 0.11]
+        list(MAINTENANCE_TYPES), size=n, p=[0.42, 0.2, 0.27, 0.11]
     )
     frailty = rng.gamma(1.5, 1.0, robots)  # some robots fail more often than others
     events: list[tuple[int, int, str]] = []  # (start_s, robot, kind)
@@ -91,7 +98,8 @@ def maintenance(
             start = min(start + int(rng.integers(0, 3_600)), range_end - 2 * HOUR)
         events.append((start, robot, str(kind)))
     events.sort()
-    status = ["active"] * robots
+    active, in_maintenance, retired = ROBOT_STATUSES
+    status = [active] * robots
     windows: list[list[tuple[int, int]]] = [[] for _ in range(robots)]
     table = Table("robot_maintenance_logs")
     fail_robot: list[int] = []
@@ -125,7 +133,7 @@ def maintenance(
         if end > range_end:  # still in the workshop when the export was taken
             completed = None
             down_hours = (range_end - start) / HOUR
-            status[robot] = "maintenance"
+            status[robot] = in_maintenance
         table.rows.append(
             {
                 "maintenance_id": f"MAINT-{num:06d}",
@@ -144,6 +152,6 @@ def maintenance(
         year = dt.datetime.fromtimestamp(start, tz=dt.UTC).year
         table.files.append(f"maintenance_{year}-Q{quarter}")
     if robots >= 20:  # one robot of the fleet has been retired at the export
-        status[int(rng.integers(0, robots))] = "retired"
+        status[int(rng.integers(0, robots))] = retired
     failures = (np.array(fail_robot, dtype=np.int64), np.array(fail_ms, dtype=np.int64))
     return table, failures, status, windows

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lake.contract import ENTITIES, LAKE_TABLES, Column, glue_columns, lake_data_columns
+from lake.layout import partition_prefix
 
 # BatchCreatePartition takes at most 100 partitions per call (AWS Glue API reference).
 BATCH_CREATE_PARTITION_MAX = 100
@@ -57,8 +58,7 @@ class GlueTableSpec:
 
     def partition_location(self, bucket: str, values: Sequence[str]) -> str:
         """`s3://bucket/<table>/k1=v1/k2=v2/` for partition values in partition-key order."""
-        parts = "/".join(f"{k}={v}" for k, v in zip(self.partition_keys, values, strict=True))
-        return f"s3://{bucket}/{self.name}/{parts}/"
+        return f"s3://{bucket}/{partition_prefix(self.name, self.partition_keys, values)}"
 
     def table_input(self, bucket: str) -> dict[str, Any]:
         """A Glue API `TableInput` for `create_table` with the table at `s3://bucket/<name>/`."""

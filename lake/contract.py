@@ -69,11 +69,36 @@ GENERALIZED_ZIP3 = "000"
 # Safe Harbor 45 CFR 164.514(b)(2)(i)(C): ages over 89 (and date elements indicative of them)
 # are aggregated into one category, 90 or older.
 AGE_90_PLUS = 90
+# The stored columns of an AGE pseudonym (`Entity.pseudonym_outputs`).
+AGE_COLUMN = "patient_age_at_procedure"
+AGE_90_PLUS_COLUMN = "patient_age_90_plus"
 
 
 class Landing(enum.StrEnum):
     RDS = "rds"
     LAKE = "lake"
+
+
+class LedgerStatus(enum.StrEnum):
+    """`etl.ingest_ledger.status` of one object version (key + content checksum).
+
+    The CHECK on the column (sql/rds) lists exactly these (tests/sql/test_rds_migrations.py).
+    """
+
+    PROCESSING = "processing"  # an attempt is running, or died (the next delivery claims it again)
+    LOADED = "loaded"  # every row loaded or parked
+    PARTIAL = "partial"  # some rows rejected (quarantined), the others loaded or parked
+    REJECTED = "rejected"  # every row rejected, or the whole object (`error` names the reason)
+    SUPERSEDED = "superseded"  # a lake object older than the version of its key already in the lake
+    FAILED = "failed"  # an infrastructure error; SQS retries the message
+
+
+# Statuses of an object version that is done: a delivery of it again is a replay (skipped).
+FINISHED_STATUSES: tuple[LedgerStatus, ...] = (
+    LedgerStatus.LOADED, LedgerStatus.PARTIAL, LedgerStatus.REJECTED, LedgerStatus.SUPERSEDED,
+)
+# What the ingest (and `lake run`'s report) says of an object version that had already finished.
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -128,6 +153,11 @@ class Entity:
     foreign_keys: tuple[ForeignKey, ...] = ()
     row_checks: tuple[RowCheck, ...] = ()
     partition_keys: tuple[str, ...] = ()  # lake entities: hive partitions under processed/
+    # Lake entities: the timestamp column whose UTC day is the `date` partition value.
+    partition_date_from: str | None = None
+    # Entities with an AGE pseudonym: the required timestamp the age is computed at (stated, not
+    # inferred from column order: moving a column must not change a stored age).
+    age_reference: str | None = None
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -149,58 +179,55 @@ class Entity:
 
     def stored_columns(self) -> tuple[Column, ...]:
         """Columns as stored downstream (RDS, Parquet, quarantine), after pseudonymization."""
-        out: list[Column] = []
-        for col in self.columns:
-            if col.pseudonym is None:
-                out.append(col)
-            elif col.pseudonym is Pseudonym.HMAC:
-                out.append(
-                    Column(
-                        col.stored_name or f"{col.name}_key",
-                        DType.STRING,
-                        f"HMAC-SHA256 (hex) of {col.name} with the secret pseudonymization key",
-                        nullable=col.nullable,
-                        pattern=r"[0-9a-f]{64}",
-                        privacy=Privacy.PSEUDONYMIZED_KEY,
-                    )
-                )
-            elif col.pseudonym is Pseudonym.AGE:
-                # Age at the row's own reference time, never a birth year: a stored value cannot
-                # "age past 89" as years go by, and no row of a patient reveals a year of birth
-                # that another row of the same patient_key hides behind the 90+ flag (ADR 0001).
-                out.append(
-                    Column(
-                        "patient_age_at_procedure",
-                        DType.INT,
-                        "Age in completed years at scheduled_start; NULL when 90 or older",
-                        nullable=True,
-                        min=0,
-                        max=AGE_90_PLUS - 1,
-                        privacy=Privacy.QUASI_IDENTIFIER,
-                    )
-                )
-                out.append(
-                    Column(
-                        "patient_age_90_plus",
-                        DType.BOOL,
-                        "True when the patient was 90 or older at scheduled_start (Safe Harbor grouping)",
-                        nullable=col.nullable,
-                        privacy=Privacy.QUASI_IDENTIFIER,
-                    )
-                )
-            elif col.pseudonym is Pseudonym.ZIP3:
-                out.append(
-                    Column(
-                        col.stored_name or f"{col.name}3",
-                        DType.STRING,
-                        f"First three digits of {col.name}; {GENERALIZED_ZIP3} for the restricted prefixes",
-                        nullable=col.nullable,
-                        pattern=r"[0-9]{3}",
-                        privacy=Privacy.QUASI_IDENTIFIER,
-                    )
-                )
-            # Pseudonym.DROP: nothing stored
-        return tuple(out)
+        return tuple(out for col in self.columns for out in self.pseudonym_outputs(col))
+
+    def pseudonym_outputs(self, col: Column) -> tuple[Column, ...]:
+        """The stored columns one input column becomes, in order: itself when it is not PHI,
+        nothing when dropped, one or two derived columns otherwise (`Pseudonym`)."""
+        if col.pseudonym is None:
+            return (col,)
+        if col.pseudonym is Pseudonym.HMAC:
+            return (Column(
+                col.stored_name or f"{col.name}_key",
+                DType.STRING,
+                f"HMAC-SHA256 (hex) of {col.name} with the secret pseudonymization key",
+                nullable=col.nullable,
+                pattern=r"[0-9a-f]{64}",
+                privacy=Privacy.PSEUDONYMIZED_KEY,
+            ),)
+        if col.pseudonym is Pseudonym.AGE:
+            # Age at the row's own reference time, never a birth year: a stored value cannot
+            # "age past 89" as years go by, and no row of a patient reveals a year of birth
+            # that another row of the same patient_key hides behind the 90+ flag (ADR 0001).
+            at = self.age_reference
+            return (
+                Column(
+                    AGE_COLUMN,
+                    DType.INT,
+                    f"Age in completed years at {at}; NULL when 90 or older",
+                    nullable=True,
+                    min=0,
+                    max=AGE_90_PLUS - 1,
+                    privacy=Privacy.QUASI_IDENTIFIER,
+                ),
+                Column(
+                    AGE_90_PLUS_COLUMN,
+                    DType.BOOL,
+                    f"True when the patient was 90 or older at {at} (Safe Harbor grouping)",
+                    nullable=col.nullable,
+                    privacy=Privacy.QUASI_IDENTIFIER,
+                ),
+            )
+        if col.pseudonym is Pseudonym.ZIP3:
+            return (Column(
+                col.stored_name or f"{col.name}3",
+                DType.STRING,
+                f"First three digits of {col.name}; {GENERALIZED_ZIP3} for the restricted prefixes",
+                nullable=col.nullable,
+                pattern=r"[0-9]{3}",
+                privacy=Privacy.QUASI_IDENTIFIER,
+            ),)
+        return ()  # Pseudonym.DROP: nothing stored
 
     @property
     def stored_column_names(self) -> tuple[str, ...]:
@@ -242,6 +269,7 @@ SURGICAL_PROCEDURES = Entity(
     row_checks=(
         RowCheck("end_after_start", "actual_end", "actual_start"),
     ),
+    age_reference="scheduled_start",
     columns=(
         Column("procedure_id", DType.STRING, "Procedure identifier", pattern=PROCEDURE_ID),
         Column("robot_id", DType.STRING, "Robot used", pattern=ROBOT_ID),
@@ -331,6 +359,7 @@ PROCEDURE_TELEMETRY = Entity(
         ForeignKey("robot_id", "surgical_robots", "robot_id", parks=False),
     ),
     partition_keys=("date", "robot_id"),
+    partition_date_from="timestamp",
     columns=(
         Column(
             "telemetry_id", DType.STRING, "Sample identifier (UUID)",
@@ -360,13 +389,33 @@ ENTITIES: dict[str, Entity] = {
     )
 }
 
+
+def load_order(entities: Iterable[Entity]) -> tuple[str, ...]:
+    """RDS entity names, every parent (by foreign key) before its children; ties keep the
+    contract's order. Raises ValueError on a cycle."""
+    rds = {e.name: e for e in entities if e.landing is Landing.RDS}
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            raise ValueError(f"foreign keys form a cycle through {name}")
+        visiting.add(name)
+        for fk in rds[name].foreign_keys:
+            if fk.parent in rds and fk.parent != name:
+                visit(fk.parent)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in rds:
+        visit(name)
+    return tuple(order)
+
+
 # Parents before children: the order in which transactional entities (and parked rows) load.
-LOAD_ORDER: tuple[str, ...] = (
-    "surgical_robots",
-    "surgical_procedures",
-    "procedure_outcomes",
-    "robot_maintenance_logs",
-)
+LOAD_ORDER: tuple[str, ...] = load_order(ENTITIES.values())
 
 # Lineage columns ingest adds to every stored transactional row ("newer object wins").
 LINEAGE_COLUMNS: tuple[Column, ...] = (
@@ -459,6 +508,14 @@ def _metric_columns(metric: str, unit: str) -> tuple[Column, ...]:
     )
 
 
+# Telemetry metrics the hourly rollup summarizes (min/avg/max/stddev each), with their units.
+ROLLUP_METRICS: dict[str, str] = {
+    "force_newtons": "N",
+    "torque_nm": "N m",
+    "motor_temp_c": "deg C",
+    "latency_ms": "ms",
+}
+
 TELEMETRY_HOURLY = LakeTable(
     name="telemetry_hourly",
     description="Per robot, arm and UTC hour: sample count and statistics of each metric.",
@@ -467,10 +524,7 @@ TELEMETRY_HOURLY = LakeTable(
         Column("arm_id", DType.INT, "Robot arm", min=1, max=4),
         _ts("hour", "Start of the UTC hour"),
         Column("sample_count", DType.INT, "Distinct samples in the hour"),
-        *_metric_columns("force_newtons", "N"),
-        *_metric_columns("torque_nm", "N m"),
-        *_metric_columns("motor_temp_c", "deg C"),
-        *_metric_columns("latency_ms", "ms"),
+        *(c for metric, unit in ROLLUP_METRICS.items() for c in _metric_columns(metric, unit)),
         Column("latency_ms_p95", DType.FLOAT, "95th percentile latency (ms)"),
         Column("error_count", DType.INT, "Samples with an error code"),
     ),
@@ -492,6 +546,11 @@ TELEMETRY_ANOMALIES = LakeTable(
 
 LAKE_TABLES: dict[str, LakeTable] = {t.name: t for t in (TELEMETRY_HOURLY, TELEMETRY_ANOMALIES)}
 
+# Hourly rollup columns the anomaly detection compares with each robot's trailing baseline.
+ANOMALY_METRICS: tuple[str, ...] = (
+    *(f"{metric}_avg" for metric in ROLLUP_METRICS), "latency_ms_p95", "error_count",
+)
+
 
 # --- type mappings ---------------------------------------------------------------------------
 
@@ -512,6 +571,9 @@ GLUE_TYPES: dict[DType, str] = {
     DType.DATE: "date",
     DType.TIMESTAMP: "timestamp",
 }
+
+# Spark SQL's DDL names for these types are Hive's, as Glue's are (the Glue job's schemas).
+SPARK_TYPES: dict[DType, str] = GLUE_TYPES
 
 
 def arrow_type(dtype: DType):  # -> pyarrow.DataType; imported lazily so the CDK app need not

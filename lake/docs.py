@@ -11,11 +11,11 @@ import sys
 
 from lake.contract import ENTITIES, OBJECT_REASONS, REASONS, Column, DType, Entity, Privacy, Pseudonym
 
-_PSEUDONYM = {
-    Pseudonym.HMAC: "HMAC-SHA256 → `{stored}`",
+_PSEUDONYM = {  # {stored}: the stored column names, from the contract
+    Pseudonym.HMAC: "HMAC-SHA256 → {stored}",
     Pseudonym.DROP: "dropped",
-    Pseudonym.AGE: "→ `patient_age_at_procedure` + `patient_age_90_plus` (no birth year)",
-    Pseudonym.ZIP3: "→ `{stored}` (first 3 digits, `000` for the 17 restricted prefixes)",
+    Pseudonym.AGE: "→ {stored} (no birth year)",
+    Pseudonym.ZIP3: "→ {stored} (first 3 digits, `000` for the 17 restricted prefixes)",
 }
 
 
@@ -48,13 +48,13 @@ def rule(entity: Entity, col: Column) -> str:
     return "; ".join(parts).replace("|", "\\|")
 
 
-def privacy(col: Column) -> str:
+def privacy(entity: Entity, col: Column) -> str:
     """Privacy class and what ingest does with the column."""
     if col.privacy is Privacy.NONE:
         return ""
     text = col.privacy.value.replace("_", " ")
     if col.pseudonym is not None:
-        stored = col.stored_name or col.name
+        stored = " + ".join(f"`{out.name}`" for out in entity.pseudonym_outputs(col))
         text += ", " + _PSEUDONYM[col.pseudonym].format(stored=stored)
     return text
 
@@ -70,7 +70,7 @@ def render_entity(entity: Entity) -> str:
     ]
     for col in entity.columns:
         nullable = "yes" if col.nullable else "no"
-        cells = (f"`{col.name}`", col.description, col.dtype.value, nullable, rule(entity, col), privacy(col))
+        cells = (f"`{col.name}`", col.description, col.dtype.value, nullable, rule(entity, col), privacy(entity, col))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

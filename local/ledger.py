@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-FINISHED = ("loaded", "partial", "rejected")
+from lake.contract import FINISHED_STATUSES
+
+FINISHED = tuple(str(s) for s in FINISHED_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,9 @@ def parked_refusals(conn: Any) -> list[tuple[str, str, int, datetime | None]]:
 def finished_identity(conn: Any, key: str, etag: str | None, version_id: str | None) -> bool:
     """Whether the object a notification names (key + ETag, or its version) has finished."""
     row = conn.execute(
-        "SELECT 1 FROM etl.ingest_ledger WHERE object_key = %s AND status IN ('loaded', 'partial', 'rejected')"
+        "SELECT 1 FROM etl.ingest_ledger WHERE object_key = %s AND status = ANY(%s)"
         " AND (content_checksum = %s OR (%s::text IS NOT NULL AND version_id = %s)) LIMIT 1",
-        (key, f"etag:{(etag or '').strip(chr(34))}", version_id, version_id),
+        (key, list(FINISHED), f"etag:{(etag or '').strip(chr(34))}", version_id, version_id),
     ).fetchone()
     return row is not None
 

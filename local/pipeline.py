@@ -15,12 +15,13 @@ from typing import Any
 import psycopg
 
 from lake.contract import LOAD_ORDER
+from lake.layout import entity_of_key
 from local import dlq, ledger, run_report
 from local.bucket_mirror import md5_of
 from local.console import Stages, progress
 from local.errors import InputError
 from local.ingest_handler import load_ingest_handler
-from local.resources import TELEMETRY_TABLE, entity_of_key
+from local.resources import TELEMETRY_TABLE
 from local.rollup import RollupResult, run_local_rollup
 from local.spark import LazySpark
 from local.stack import LocalStack

@@ -14,7 +14,7 @@ from typing import Any
 from infra.config import BUCKET_KINDS, LakeConfig
 from lake import catalog
 from lake.catalog import LAKE_GLUE_TABLES
-from lake.contract import ENTITIES, PROCEDURE_TELEMETRY
+from lake.contract import PROCEDURE_TELEMETRY
 
 LOCAL_ACCOUNT = "123456789012"  # moto's default account
 LOCAL_REGION = "us-east-1"
@@ -119,7 +119,3 @@ def partitions_in_keys(table: str, keys: list[str]) -> list[tuple[str, ...]]:
     return sorted(found)
 
 
-def entity_of_key(key: str) -> str | None:
-    """The entity a raw key names (its first segment), or None."""
-    first = key.split("/", 1)[0]
-    return first if first in ENTITIES else None

@@ -1,7 +1,8 @@
 """The JSON report of `lake run`: per-object outcome, table counts, parked and quarantined rows.
 
 Object statuses come from the ledger: `skipped` when the object (key + content checksum) had
-already finished before this run; otherwise the ledger's `loaded`/`partial`/`rejected`, and
+already finished before this run; otherwise the ledger's `loaded`/`partial`/`rejected` (or
+`superseded`: an older version of a lake key processed after a newer one, nothing written), and
 `failed` when it is still failed/processing or never reached the ledger (e.g. sent to the
 DLQ). Counts of a skipped object are zero: they are what this run did.
 """
@@ -16,12 +17,13 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from lake.contract import LAKE_TABLES, LOAD_ORDER
+from lake.contract import FINISHED_STATUSES, LAKE_TABLES, LOAD_ORDER, SKIPPED, LedgerStatus
+from lake.layout import entity_of_key
 from local.ledger import LedgerEntry
-from local.resources import TELEMETRY_TABLE, entity_of_key
+from local.resources import TELEMETRY_TABLE
 
 REPORT_TABLES = (*LOAD_ORDER, TELEMETRY_TABLE, "telemetry_hourly")
-STATUSES = ("loaded", "partial", "rejected", "skipped", "failed")
+STATUSES = (*(str(s) for s in FINISHED_STATUSES), SKIPPED, str(LedgerStatus.FAILED))
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lake.contract import LOAD_ORDER, PROCEDURE_TELEMETRY
+from lake.contract import LOAD_ORDER, PROCEDURE_TELEMETRY, LedgerStatus
+from lake.layout import lake_file_name  # the writer's own naming rule
 
 MARKER_PREFIX = "verify-"
-FINISHED = ("loaded", "partial")  # ledger statuses of an object whose rows all found a place
+# Ledger statuses of an object whose rows all found a place.
+FINISHED = (LedgerStatus.LOADED.value, LedgerStatus.PARTIAL.value)
 
 
 class VerifyError(RuntimeError):
@@ -105,9 +107,7 @@ def ledger_sql(run: VerifyRun) -> str:
 
 def lake_file_prefixes(run: VerifyRun) -> list[str]:
     """The start of each Parquet file name the ingest writes for this run's telemetry objects."""
-    from lambdas.ingest.lake_writer import file_name  # the writer's own naming rule
-
-    return [file_name(key, "checksum").removesuffix("checksum.parquet")
+    return [lake_file_name(key, "checksum").removesuffix("checksum.parquet")
             for key in run.keys_of(PROCEDURE_TELEMETRY.name)]
 
 

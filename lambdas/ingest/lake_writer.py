@@ -11,10 +11,10 @@ fully read. Orphans (a procedure or robot not in RDS) load: analytics surfaces t
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
-import re
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,21 +28,12 @@ import pyarrow.parquet as pq
 
 from lake import catalog
 from lake.contract import Column, DType, Entity, arrow_schema, lake_data_columns
+from lake.layout import lake_file_name, partition_prefix
+from lambdas.ingest.loading import LoadResult
 
 ROW_GROUP_ROWS = 1 << 20
 _BUFFER_ROWS = 1 << 19  # rows held in memory across partitions before all are flushed
 _FLUSH_THREADS = 2  # partition files are independent and Arrow encodes/compresses without the GIL
-
-
-def file_name(source_key: str, checksum: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", source_key.rsplit("/", 1)[-1])
-    key_hash = hashlib.sha256(source_key.encode()).hexdigest()[:8]
-    return f"{base}-{key_hash}-{checksum.split(':')[-1][:12]}.parquet"
-
-
-def partition_prefix(entity: Entity, values: tuple[str, ...]) -> str:
-    parts = "/".join(f"{k}={v}" for k, v in zip(entity.partition_keys, values, strict=True))
-    return f"{entity.name}/{parts}/"
 
 
 def encoding_options(entity: Entity, columns: tuple[Column, ...]) -> dict[str, list[str]]:
@@ -74,8 +65,12 @@ class PartitionedWriter:
     """Accumulates valid telemetry rows per partition into local Parquet files."""
 
     def __init__(self, entity: Entity, source_key: str, checksum: str, workdir: str | None = None) -> None:
+        if entity.partition_date_from is None or len(entity.partition_keys) != 2 \
+                or entity.partition_keys[0] != "date":
+            raise ValueError(f"{entity.name}: the lake writer partitions by (date, one column)")
         self.entity = entity
-        self.name = file_name(source_key, checksum)
+        self._date_from, self._by = entity.partition_date_from, entity.partition_keys[1]
+        self.name = lake_file_name(source_key, checksum)
         self.columns = lake_data_columns(entity.stored_columns(), entity.partition_keys)
         self.schema = arrow_schema(self.columns)
         self.encoding = encoding_options(entity, self.columns)
@@ -89,9 +84,9 @@ class PartitionedWriter:
         if table.num_rows == 0:
             return
         # Integer partition codes (UTC day * robots + robot) sort far faster than joined strings.
-        ms = pc.cast(pc.cast(table.column("timestamp"), pa.timestamp("ms")), pa.int64()).to_numpy()
+        ms = pc.cast(pc.cast(table.column(self._date_from), pa.timestamp("ms")), pa.int64()).to_numpy()
         days = ms // 86_400_000
-        robots = pc.dictionary_encode(table.column("robot_id")).combine_chunks()
+        robots = pc.dictionary_encode(table.column(self._by)).combine_chunks()
         robot_codes = robots.indices.to_numpy().astype(np.int64)
         codes = (days - days.min()) * len(robots.dictionary) + robot_codes
         order = np.argsort(codes, kind="stable")
@@ -152,7 +147,8 @@ class PartitionedWriter:
         self._dir.cleanup()
 
     def keys(self) -> dict[tuple[str, ...], str]:
-        return {v: partition_prefix(self.entity, v) + self.name for v in self.partitions}
+        return {v: partition_prefix(self.entity.name, self.entity.partition_keys, v) + self.name
+                for v in self.partitions}
 
 
 def previous_files(conn: psycopg.Connection, source_key: str) -> list[tuple[str, datetime, str]]:
@@ -160,9 +156,12 @@ def previous_files(conn: psycopg.Connection, source_key: str) -> list[tuple[str,
                         (source_key,)).fetchall()
 
 
-def superseded(previous: list[tuple[str, datetime, str]], src_modified: datetime, checksum: str) -> bool:
-    """A newer version of this key is already in the lake: this older one must not replace it."""
-    return any(mod > src_modified for _, mod, chk in previous if chk != checksum)
+def superseded(conn: psycopg.Connection, source_key: str, src_modified: datetime, checksum: str) -> bool:
+    """A newer version of this key is already in the lake: this older one must not replace it.
+
+    Asked before the object is read (under the key's lock): an older version arriving late is
+    recorded `superseded` without parsing or encoding a byte of it."""
+    return any(mod > src_modified for _, mod, chk in previous_files(conn, source_key) if chk != checksum)
 
 
 def record_files(conn: psycopg.Connection, writer: PartitionedWriter, source_key: str, checksum: str,
@@ -187,7 +186,47 @@ def delete_objects(s3: Any, bucket: str, keys: list[str]) -> None:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
 
 
-def register_partitions(glue: Any, database: str, bucket: str, entity: Entity,
-                        values: list[tuple[str, ...]]) -> None:
-    """Add the partitions to the entity's Glue table (the stack created it; existing ones are fine)."""
-    catalog.register_partitions(glue, database, bucket, entity.name, values)
+def delete_quietly(s3: Any, bucket: str, keys: list[str]) -> None:
+    """Best effort, on the way out of a failed attempt: the retry overwrites or deletes them anyway."""
+    with contextlib.suppress(Exception):
+        delete_objects(s3, bucket, keys)
+
+
+class LakeLoader:
+    """`loading.Loader` for lake entities: Parquet per partition, uploaded under deterministic
+    names, partitions registered in Glue, the previous version's other files deleted and the
+    files recorded in `etl.lake_files` (in the caller's transaction). On failure the files this
+    load added are deleted before the error propagates."""
+
+    def __init__(self, s3: Any, glue: Any, bucket: str, glue_database: str, conn: psycopg.Connection,
+                 entity: Entity, source_key: str, checksum: str, src_modified: datetime) -> None:
+        self.s3, self.glue, self.bucket, self.glue_database = s3, glue, bucket, glue_database
+        self.conn, self.entity = conn, entity
+        self.source_key, self.checksum, self.src_modified = source_key, checksum, src_modified
+
+    def load(self, batches: Iterator[pa.Table]) -> LoadResult:
+        writer = PartitionedWriter(self.entity, self.source_key, self.checksum)
+        added: list[str] = []
+        try:
+            rows = 0
+            for table in batches:
+                writer.write(table)
+                rows += table.num_rows
+            writer.close()
+            previous = {path for path, _, _ in previous_files(self.conn, self.source_key)}
+            new_keys = writer.keys()
+            for values, key in new_keys.items():
+                self.s3.upload_file(writer.partitions[values].path, self.bucket, key)
+                if key not in previous:
+                    added.append(key)
+            if new_keys:
+                catalog.register_partitions(self.glue, self.glue_database, self.bucket, self.entity.name,
+                                            list(new_keys))
+            delete_objects(self.s3, self.bucket, sorted(previous - set(new_keys.values())))
+            record_files(self.conn, writer, self.source_key, self.checksum, self.src_modified)
+            return LoadResult(loaded=rows, files=tuple(new_keys.values()), files_added=tuple(added))
+        except BaseException:
+            delete_quietly(self.s3, self.bucket, added)
+            raise
+        finally:
+            writer.cleanup()

@@ -19,9 +19,10 @@ from datetime import datetime
 
 import psycopg
 
+from lake.contract import FINISHED_STATUSES, LedgerStatus
 from lambdas.ingest.source import SourceObject
 
-FINISHED = ("loaded", "partial", "rejected")
+FINISHED = [str(s) for s in FINISHED_STATUSES]
 
 
 @dataclass
@@ -32,10 +33,11 @@ class Counts:
     rows_rejected: int = 0
 
     @property
-    def status(self) -> str:
+    def status(self) -> LedgerStatus:
+        """The status these counts give a read object: loaded, partial or rejected."""
         if self.rows_rejected == 0:
-            return "loaded"
-        return "rejected" if self.rows_rejected == self.rows_in else "partial"
+            return LedgerStatus.LOADED
+        return LedgerStatus.REJECTED if self.rows_rejected == self.rows_in else LedgerStatus.PARTIAL
 
 
 def claim(conn: psycopg.Connection, obj: SourceObject, entity: str | None, receive_count: int = 1) -> bool:
@@ -47,14 +49,14 @@ def claim(conn: psycopg.Connection, obj: SourceObject, entity: str | None, recei
         row = conn.execute(
             "INSERT INTO etl.ingest_ledger AS l (object_key, content_checksum, version_id, entity,"
             " src_modified, status, attempts, started_at)"
-            " VALUES (%(key)s, %(sum)s, %(version)s, %(entity)s, %(modified)s, 'processing', %(receives)s,"
+            " VALUES (%(key)s, %(sum)s, %(version)s, %(entity)s, %(modified)s, %(processing)s, %(receives)s,"
             " now())"
             " ON CONFLICT (object_key, content_checksum) DO UPDATE"
-            " SET attempts = greatest(l.attempts + 1, %(receives)s), status = 'processing', started_at = now(),"
+            " SET attempts = greatest(l.attempts + 1, %(receives)s), status = %(processing)s, started_at = now(),"
             " finished_at = NULL"
-            " WHERE l.status NOT IN ('loaded', 'partial', 'rejected')"
+            " WHERE l.status <> ALL(%(finished)s)"
             " RETURNING attempts",
-            {"key": obj.ref.key, "sum": obj.checksum, "version": obj.version_id, "entity": entity,
+            {"finished": FINISHED, "processing": str(LedgerStatus.PROCESSING), "key": obj.ref.key, "sum": obj.checksum, "version": obj.version_id, "entity": entity,
              "modified": obj.last_modified, "receives": max(1, receive_count)},
         ).fetchone()
         if row is None:
@@ -84,14 +86,15 @@ def finished(conn: psycopg.Connection, obj: SourceObject) -> bool:
     return row is not None and row[0] in FINISHED
 
 
-def finish(conn: psycopg.Connection, obj: SourceObject, counts: Counts, error: str | None = None,
-           status: str | None = None, detail: str | None = None,
+def finish(conn: psycopg.Connection, obj: SourceObject, status: LedgerStatus, counts: Counts,
+           error: str | None = None, detail: str | None = None,
            unknown_columns: list[str] | None = None) -> None:
+    """Write the final row of this object version (in the transaction that loaded its rows)."""
     conn.execute(
         "UPDATE etl.ingest_ledger SET status = %s, rows_in = %s, rows_loaded = %s, rows_parked = %s,"
         " rows_rejected = %s, finished_at = now(), error = %s, error_detail = %s, unknown_columns = %s"
         " WHERE object_key = %s AND content_checksum = %s",
-        (status or counts.status, counts.rows_in, counts.rows_loaded, counts.rows_parked,
+        (str(status), counts.rows_in, counts.rows_loaded, counts.rows_parked,
          counts.rows_rejected, error, detail, unknown_columns or [], obj.ref.key, obj.checksum),
     )
 
@@ -100,7 +103,8 @@ def fail(conn: psycopg.Connection, obj: SourceObject, error: str) -> None:
     """After the load rolled back: mark the attempt failed with the exception class."""
     with conn.transaction():
         conn.execute(
-            "UPDATE etl.ingest_ledger SET status = 'failed', error = %s, finished_at = %s"
-            " WHERE object_key = %s AND content_checksum = %s AND status = 'processing'",
-            (error, datetime.now().astimezone(), obj.ref.key, obj.checksum),
+            "UPDATE etl.ingest_ledger SET status = %s, error = %s, finished_at = %s"
+            " WHERE object_key = %s AND content_checksum = %s AND status = %s",
+            (str(LedgerStatus.FAILED), error, datetime.now().astimezone(), obj.ref.key, obj.checksum,
+             str(LedgerStatus.PROCESSING)),
         )

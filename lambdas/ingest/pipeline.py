@@ -1,9 +1,13 @@
-"""One source object end to end: identity -> claim -> read -> validate -> pseudonymize -> load.
+"""One source object end to end: route -> claim -> read -> validate -> pseudonymize -> load.
 
 Ordering, and why nothing partial survives a failure:
-1. `ledger.claim` counts the attempt (own short transaction).
-2. One transaction holds the key's advisory lock, stages and upserts the rows (RDS) and writes
-   the final ledger row; a whole-object rejection rolls back to a savepoint and records itself.
+1. The key is routed once (`routing.resolve`); `ledger.claim` counts the attempt (own short
+   transaction).
+2. One transaction holds the key's advisory lock, loads the rows through the entity's loader
+   (`loading.Loader`: RDS staging + upsert, or lake Parquet) and writes the final ledger row from
+   the outcome built of the loader's `LoadResult` and the rows' tally (`ValidRows`); a
+   whole-object rejection rolls back to a savepoint and records itself. An older version of a
+   lake key than the one already in the lake is recorded `superseded` before a byte is read.
 3. Lake files (telemetry Parquet) and the quarantine file are uploaded *before* that commit,
    under deterministic names: if the commit fails the retry overwrites them; files this attempt
    added are deleted on the way out. The ledger commit is the point of truth: a finished ledger
@@ -19,18 +23,18 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import psycopg
 import pyarrow as pa
 
-from lake.contract import ENTITIES, Entity, Landing
+from lake.contract import SKIPPED, Entity, Landing, LedgerStatus
 from lambdas.ingest import lake_writer, ledger, phi_screen, rds_loader, reader, routing, source
 from lambdas.ingest.config import IngestConfig, Limits
 from lambdas.ingest.errors import ObjectRejected, content_rejection
 from lambdas.ingest.facility_scope import FacilityScope, scope_for
 from lambdas.ingest.ledger import Counts
+from lambdas.ingest.loading import Loader, LoadResult
 from lambdas.ingest.prefetch import prefetch
 from lambdas.ingest.pseudonymize import pseudonymize
 from lambdas.ingest.quarantine import RejectSink
@@ -67,15 +71,18 @@ class Deps:
 
 @dataclass
 class Outcome:
+    """What happened to one object version: the ledger row's values (and the handler's log line)."""
+
     key: str
     entity: str | None
-    status: str  # a ledger status, or "skipped" for a replay
+    status: str  # a ledger status (`lake.contract.LedgerStatus`), or "skipped" for a replay
     counts: Counts = field(default_factory=Counts)
     error: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     detail: str | None = None
     unknown_columns: set[str] = field(default_factory=set)
     unpark_rejected: int = 0
+    files_added: tuple[str, ...] = ()  # processed-bucket keys this attempt created
 
 
 def note_unknown(found: set[str], names: set[str]) -> None:
@@ -86,167 +93,160 @@ def note_unknown(found: set[str], names: set[str]) -> None:
         found.add(name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS - 1] + "…")
 
 
-def valid_rows(chunks: Iterator[bytes], route: routing.Route, hmac_key: bytes, sink: RejectSink,
-               counts: Counts, reasons: dict[str, int], limits: Limits | None = None,
-               unknown: set[str] | None = None, scope: FacilityScope | None = None) -> Iterator[pa.Table]:
-    """Valid, pseudonymized rows of decompressed bytes, in batches; rejects go to the sink as they come.
+class ValidRows:
+    """Valid, pseudonymized rows of one object, in batches, and the tally of what was read.
 
-    Names of columns the contract lacks are added to `unknown`; with a `scope` (a producer's
-    object) rows of other facilities are refused.
+    Iterate once (`batches`); rejects go to the sink as they come. Afterwards (or after a
+    rejection part-way) `rows_in`, `rows_rejected`, `reasons` and `unknown_columns` hold what
+    was read: the one place that counts input rows.
     """
-    entity = route.entity
-    seen = SeenKeys()
-    max_line = (limits or Limits()).max_line_bytes
-    for raw in prefetch(reader.read(chunks, entity, route.format, max_line=max_line)):
-        if raw.unknown and unknown is not None:
-            note_unknown(unknown, raw.unknown)
-        counts.rows_in += raw.table.num_rows + len(raw.malformed)
-        if raw.malformed:
-            sink.add_malformed(raw.malformed)
-            counts.rows_rejected += len(raw.malformed)
-            reasons["malformed_row"] = reasons.get("malformed_row", 0) + len(raw.malformed)
-        if raw.table.num_rows == 0:
-            continue
-        checked = phi_screen.screen(validate(raw.table, raw.lines, entity, seen), entity)
-        if scope is not None:  # a producer's object: rows of other facilities are refused
-            scope.refuse(checked)
-        stored = pseudonymize(checked.table, entity, hmac_key)
-        check_stored(checked, stored, entity)
-        rejected = checked.rejected
-        if rejected.any():
-            sink.add_rows(checked.raw, stored, checked.lines, checked.reasons, rejected)
-            counts.rows_rejected += int(rejected.sum())
-            for reason, mask in checked.reasons.items():
-                reasons[reason] = reasons.get(reason, 0) + int(mask.sum())
-            stored = stored.filter(pa.array(~rejected))
-        yield stored
-    if counts.rows_in == 0:
-        raise ObjectRejected("empty_object")
+
+    def __init__(self, route: routing.Route, hmac_key: bytes, limits: Limits | None = None) -> None:
+        self.route, self.hmac_key, self.limits = route, hmac_key, limits or Limits()
+        self.rows_in = self.rows_rejected = 0
+        self.reasons: dict[str, int] = {}
+        self.unknown_columns: set[str] = set()
+
+    def batches(self, chunks: Iterator[bytes], sink: RejectSink,
+                scope: FacilityScope | None = None) -> Iterator[pa.Table]:
+        """Batches of decompressed bytes; with a `scope` (a producer's object) rows of other
+        facilities are refused. Raises ObjectRejected("empty_object") when no row was read."""
+        entity = self.route.entity
+        seen = SeenKeys()
+        for raw in prefetch(reader.read(chunks, entity, self.route.format, max_line=self.limits.max_line_bytes)):
+            if raw.unknown:
+                note_unknown(self.unknown_columns, raw.unknown)
+            self.rows_in += raw.table.num_rows + len(raw.malformed)
+            if raw.malformed:
+                sink.add_malformed(raw.malformed)
+                self._reject({"malformed_row": len(raw.malformed)}, len(raw.malformed))
+            if raw.table.num_rows == 0:
+                continue
+            checked = phi_screen.screen(validate(raw.table, raw.lines, entity, seen), entity)
+            if scope is not None:
+                scope.refuse(checked)
+            stored = pseudonymize(checked.table, entity, self.hmac_key)
+            check_stored(checked, stored, entity)
+            rejected = checked.rejected
+            if rejected.any():
+                sink.add_rows(checked.raw, stored, checked.lines, checked.reasons, rejected)
+                self._reject({r: int(mask.sum()) for r, mask in checked.reasons.items()}, int(rejected.sum()))
+                stored = stored.filter(pa.array(~rejected))
+            yield stored
+        if self.rows_in == 0:
+            raise ObjectRejected("empty_object")
+
+    def _reject(self, by_reason: dict[str, int], rows: int) -> None:
+        self.rows_rejected += rows
+        for reason, n in by_reason.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+
+    def outcome(self, key: str, result: LoadResult) -> Outcome:
+        """The object's outcome once `result` holds what the loader wrote."""
+        counts = Counts(rows_in=self.rows_in, rows_loaded=result.loaded, rows_parked=result.parked,
+                        rows_rejected=self.rows_rejected)
+        return Outcome(key, self.route.entity.name, counts.status, counts, reasons=dict(self.reasons),
+                       unknown_columns=set(self.unknown_columns), unpark_rejected=result.unpark_rejected,
+                       files_added=result.files_added)
 
 
-def load_rds(conn: psycopg.Connection, entity: Entity, src_key: str, src_modified: datetime,
-             batches: Iterator[pa.Table], counts: Counts) -> rds_loader.LoadResult:
-    """Stage every batch through one COPY, then park/upsert/unpark (inside the caller's transaction)."""
-    with rds_loader.staging(conn, entity, src_key, src_modified) as stager:
-        for table in batches:
-            stager.write(table)
-    result = rds_loader.load_staged(conn, entity, src_key)
-    counts.rows_loaded, counts.rows_parked = result.loaded, result.parked
-    return result
+def loader_for(deps: Deps, conn: psycopg.Connection, entity: Entity, obj: source.SourceObject) -> Loader:
+    """The destination of the entity's rows (`Entity.landing`)."""
+    if entity.landing is Landing.RDS:
+        return rds_loader.RdsLoader(conn, entity, obj.ref.key, obj.last_modified)
+    return lake_writer.LakeLoader(deps.s3, deps.glue, deps.config.processed_bucket, deps.config.glue_database,
+                                  conn, entity, obj.ref.key, obj.checksum, obj.last_modified)
 
 
-def _load_lake(deps: Deps, conn: psycopg.Connection, entity: Entity, obj: source.SourceObject,
-               batches: Iterator[pa.Table], counts: Counts, uploaded: list[str]) -> str | None:
-    writer = lake_writer.PartitionedWriter(entity, obj.ref.key, obj.checksum)
-    try:
-        for table in batches:
-            writer.write(table)
-            counts.rows_loaded += table.num_rows
-        writer.close()
-        previous = lake_writer.previous_files(conn, obj.ref.key)
-        if lake_writer.superseded(previous, obj.last_modified, obj.checksum):
-            return "superseded"
-        bucket = deps.config.processed_bucket
-        new_keys = writer.keys()
-        for values, key in new_keys.items():
-            deps.s3.upload_file(writer.partitions[values].path, bucket, key)
-            if key not in {p for p, _, _ in previous}:
-                uploaded.append(key)
-        if new_keys:
-            lake_writer.register_partitions(deps.glue, deps.config.glue_database, bucket, entity,
-                                            list(new_keys))
-        stale = sorted({p for p, _, _ in previous} - set(new_keys.values()))
-        lake_writer.delete_objects(deps.s3, bucket, stale)
-        lake_writer.record_files(conn, writer, obj.ref.key, obj.checksum, obj.last_modified)
-        return None
-    finally:
-        writer.cleanup()
-
-
-def _load(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, uploaded: list[str],
-          outcome: Outcome) -> None:
-    route = routing.route(obj.ref.key)
+def _load(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, route: routing.Route,
+          rows: ValidRows) -> Outcome:
+    """Read, validate and load the object; quarantine its rejected rows. Returns its outcome."""
     limits = deps.config.limits
     source.check_size(obj, limits.max_object_bytes)
-    counts = outcome.counts
     scope = scope_for(conn, obj.ref.key, route.entity)
     sink = RejectSink(obj.ref.key, route.entity, limits.max_quarantine_bytes)
     try:
         chunks = source.decompressed_chunks(source.raw_chunks(deps.s3, obj.ref), route.gzip,
                                             limits.max_object_bytes)
-        batches = valid_rows(chunks, route, deps.hmac_key, sink, counts, outcome.reasons, limits,
-                             outcome.unknown_columns, scope)
-        if route.entity.landing is Landing.RDS:
-            result = load_rds(conn, route.entity, obj.ref.key, obj.last_modified, batches, counts)
-            outcome.unpark_rejected = result.unpark_rejected
-        else:
-            outcome.error = _load_lake(deps, conn, route.entity, obj, batches, counts, uploaded)
-        sink.upload(deps.s3, deps.config.quarantine_bucket)
+        result = loader_for(deps, conn, route.entity, obj).load(rows.batches(chunks, sink, scope))
+        try:
+            sink.upload(deps.s3, deps.config.quarantine_bucket)
+        except BaseException:
+            lake_writer.delete_quietly(deps.s3, deps.config.processed_bucket, list(result.files_added))
+            raise
+        return rows.outcome(obj.ref.key, result)
     finally:
         sink.close()
         if scope is not None:
             scope.close()
 
 
-def _reject_object(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject, entity: Entity | None,
-                   rejection: ObjectRejected, outcome: Outcome) -> None:
+def _reject_object(deps: Deps, obj: source.SourceObject, entity: Entity | None, rejection: ObjectRejected,
+                   unknown_columns: set[str]) -> Outcome:
+    """Quarantine the object as one unit; its outcome is `rejected` with the whole-object reason."""
     sink = RejectSink(obj.ref.key, entity)
     try:
         sink.add_object(rejection.reason, rejection.detail)
         sink.upload(deps.s3, deps.config.quarantine_bucket)
     finally:
         sink.close()
-    outcome.counts, outcome.status, outcome.reasons = Counts(), "rejected", {rejection.reason: 1}
-    outcome.error, outcome.detail, outcome.unpark_rejected = rejection.reason, rejection.detail, 0
-    ledger.finish(conn, obj, outcome.counts, error=rejection.reason, status="rejected", detail=rejection.detail,
-                  unknown_columns=sorted(outcome.unknown_columns))
+    return Outcome(obj.ref.key, entity.name if entity else None, LedgerStatus.REJECTED, Counts(),
+                   error=rejection.reason, reasons={rejection.reason: 1}, detail=rejection.detail,
+                   unknown_columns=unknown_columns)
+
+
+def _settle(deps: Deps, conn: psycopg.Connection, obj: source.SourceObject,
+            routed: routing.Route | routing.Unrouted) -> Outcome:
+    """The outcome of a claimed, unfinished object version (inside the key's lock)."""
+    if isinstance(routed, routing.Unrouted):
+        return _reject_object(deps, obj, routed.entity, routed.rejection(), set())
+    if routed.entity.landing is Landing.LAKE and lake_writer.superseded(conn, obj.ref.key, obj.last_modified,
+                                                                         obj.checksum):
+        return Outcome(obj.ref.key, routed.entity.name, LedgerStatus.SUPERSEDED)  # nothing read
+    rows = ValidRows(routed, deps.hmac_key, deps.config.limits)
+    loaded: Outcome | None = None
+    try:
+        with conn.transaction():
+            loaded = _load(deps, conn, obj, routed, rows)
+    except Exception as exc:
+        if loaded is not None:  # the savepoint did not release: its files must go too
+            lake_writer.delete_quietly(deps.s3, deps.config.processed_bucket, list(loaded.files_added))
+        rejection = content_rejection(exc)
+        if rejection is None:
+            raise
+        return _reject_object(deps, obj, routed.entity, rejection, rows.unknown_columns)
+    return loaded
 
 
 def process_object(deps: Deps, conn: psycopg.Connection, ref: source.ObjectRef, receive_count: int = 1,
                    reconnect: Callable[[], psycopg.Connection] | None = None) -> Outcome:
-    """Ingest one object version: loaded, partial or rejected, whatever its bytes hold.
+    """Ingest one object version: loaded, partial, rejected or superseded, whatever its bytes hold.
 
     Raises only on infrastructure failures, after recording the attempt `failed` (on a
     connection from `reconnect` when this one broke), so the message is retried.
     `receive_count` is SQS's receive count of the message (the ledger's attempts follow it).
     """
-    name = routing.entity_name(ref.key)
-    outcome = Outcome(ref.key, name, "skipped")
+    routed = routing.resolve(ref.key)
+    name = routed.entity.name if routed.entity else None
     obj = source.describe(deps.s3, ref, deps.config.limits.max_object_bytes)
     if not ledger.claim(conn, obj, name, receive_count):
-        return outcome
-    uploaded: list[str] = []
+        return Outcome(ref.key, name, SKIPPED)
+    outcome: Outcome | None = None
     try:
         with conn.transaction():
             ledger.lock(conn, ref.key)
             if ledger.finished(conn, obj):
                 ledger.mark_replay(conn, obj)
-                return outcome
-            try:
-                with conn.transaction():
-                    _load(deps, conn, obj, uploaded, outcome)
-            except Exception as exc:
-                rejection = content_rejection(exc)
-                if rejection is None:
-                    raise
-                _delete_quietly(deps, uploaded)
-                uploaded.clear()
-                entity = ENTITIES.get(name) if name else None
-                _reject_object(deps, conn, obj, entity, rejection, outcome)
-                return outcome
-            outcome.status = outcome.counts.status
-            ledger.finish(conn, obj, outcome.counts, error=outcome.error,
-                          unknown_columns=sorted(outcome.unknown_columns))
+                return Outcome(ref.key, name, SKIPPED)
+            outcome = _settle(deps, conn, obj, routed)
+            ledger.finish(conn, obj, LedgerStatus(outcome.status), outcome.counts, error=outcome.error,
+                          detail=outcome.detail, unknown_columns=sorted(outcome.unknown_columns))
         return outcome
     except Exception as exc:
-        _delete_quietly(deps, uploaded)
+        if outcome is not None:  # loaded, but the ledger row did not commit
+            lake_writer.delete_quietly(deps.s3, deps.config.processed_bucket, list(outcome.files_added))
         _record_failure(conn, reconnect, obj, type(exc).__name__)
         raise
-
-
-def _delete_quietly(deps: Deps, keys: list[str]) -> None:
-    with contextlib.suppress(Exception):  # the retry overwrites or deletes them anyway
-        lake_writer.delete_objects(deps.s3, deps.config.processed_bucket, keys)
 
 
 def _record_failure(conn: psycopg.Connection, reconnect: Callable[[], psycopg.Connection] | None,
@@ -262,6 +262,3 @@ def _record_failure(conn: psycopg.Connection, reconnect: Callable[[], psycopg.Co
         ledger.fail(conn, obj, error)
     except psycopg.Error:
         pass
-
-
-

@@ -2,7 +2,7 @@
 
 `patient_id` -> `patient_key` = hex HMAC-SHA256 with a secret key (never a plain hash, which a
 dictionary of MRNs would reverse); `patient_name` dropped; birth date -> the age in completed
-years at the entity's reference time (its first required timestamp, `scheduled_start`), NULL
+years at the entity's stated reference time (`Entity.age_reference`, `scheduled_start`), NULL
 with `patient_age_90_plus` = true from 90 on (HIPAA Safe Harbor, 45 CFR 164.514(b)(2)(i)(C));
 ZIP -> its first three digits, `000` for the restricted prefixes (`lake.contract.RESTRICTED_ZIP3`,
 164.514(b)(2)(i)(B)). Both rules depend only on the row's own immutable values, so they are the
@@ -22,7 +22,6 @@ from lake.contract import (
     GENERALIZED_ZIP3,
     RESTRICTED_ZIP3,
     Column,
-    DType,
     Entity,
     Pseudonym,
     arrow_type,
@@ -58,10 +57,6 @@ def hmac_hex(key: bytes, values: pa.Array | pa.ChunkedArray) -> pa.Array:
     mac = _HmacSha256(key)
     digests = [None if v is None else mac.hexdigest(v.encode("utf-8")) for v in encoded.dictionary.to_pylist()]
     return pa.array(digests, pa.string()).take(encoded.indices)
-
-
-def _reference_time(entity: Entity) -> str:
-    return next(c.name for c in entity.columns if c.dtype is DType.TIMESTAMP and not c.nullable)
 
 
 def age_in_years(birth: pa.Array | pa.ChunkedArray, at: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -101,15 +96,17 @@ def pseudonymize(table: pa.Table, entity: Entity, key: bytes) -> pa.Table:
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
     for col in entity.columns:
         values = table.column(col.name)
+        names = [c.name for c in entity.pseudonym_outputs(col)]  # the contract names the outputs
         if col.pseudonym is None:
             out[col.name] = values
         elif col.pseudonym is Pseudonym.HMAC:
-            out[col.stored_name or f"{col.name}_key"] = hmac_hex(key, values)
+            out[names[0]] = hmac_hex(key, values)
         elif col.pseudonym is Pseudonym.AGE:
-            age, old = generalized_age(values, table.column(_reference_time(entity)))
-            out["patient_age_at_procedure"], out["patient_age_90_plus"] = age, old
+            if entity.age_reference is None:
+                raise ValueError(f"{entity.name}.{col.name}: an AGE pseudonym needs Entity.age_reference")
+            out[names[0]], out[names[1]] = generalized_age(values, table.column(entity.age_reference))
         elif col.pseudonym is Pseudonym.ZIP3:
-            out[col.stored_name or f"{col.name}3"] = zip3(values, col.pattern)
+            out[names[0]] = zip3(values, col.pattern)
     stored = entity.stored_columns()
     return pa.table({c.name: out[c.name] for c in stored}, schema=stored_schema(stored))
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
@@ -33,17 +32,10 @@ from psycopg import sql
 
 from lake.contract import ENTITIES, LINEAGE_COLUMNS, LOAD_ORDER, Entity, ForeignKey, arrow_schema
 from lambdas.ingest.errors import DATABASE_CONTENT_ERRORS
+from lambdas.ingest.loading import LoadResult
 
 _PARKING_LOCK = 0x5A4C5041  # "surgical-lake parking"
 STAGE = "ingest_stage"
-
-
-@dataclass
-class LoadResult:
-    loaded: int
-    parked: int
-    unparked: int
-    unpark_rejected: int = 0
 
 
 def _cols(entity: Entity) -> list[str]:
@@ -125,6 +117,20 @@ def staging(conn: psycopg.Connection, entity: Entity, src_key: str, src_modified
         stager = Stager(copy, schema, src_key, src_modified, sender)
         yield stager
         stager.finish()
+
+
+class RdsLoader:
+    """`loading.Loader` for transactional entities: stage every batch through one COPY, then
+    park/upsert/unpark, all inside the caller's transaction."""
+
+    def __init__(self, conn: psycopg.Connection, entity: Entity, src_key: str, src_modified: datetime) -> None:
+        self.conn, self.entity, self.src_key, self.src_modified = conn, entity, src_key, src_modified
+
+    def load(self, batches: Iterator[pa.Table]) -> LoadResult:
+        with staging(self.conn, self.entity, self.src_key, self.src_modified) as stager:
+            for table in batches:
+                stager.write(table)
+        return load_staged(self.conn, self.entity, self.src_key)
 
 
 def _parent_exists(fk: ForeignKey, alias: str) -> sql.Composable:

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake.contract import Column, DType, Entity, arrow_type
+from lake.contract import REASONS, Column, DType, Entity, arrow_type
 from lambdas.ingest.seen_keys import SeenKeys
 
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
@@ -241,31 +241,36 @@ def _column_rules(typed: pa.Array | pa.ChunkedArray, col: Column, failed: np.nda
 
 def validate(table: pa.Table, lines: np.ndarray, entity: Entity, seen: SeenKeys) -> Validated:
     """Apply every contract rule to one batch; returns typed values and the reasons per row."""
-    n = table.num_rows
-    reasons = {r: np.zeros(n, dtype=bool) for r in (
-        "missing_required", "bad_type", "bad_timestamp", "out_of_range", "bad_enum", "bad_pattern",
-        "bad_character", "inconsistent", "duplicate_key")}
+    reasons: dict[str, np.ndarray] = {}
     typed_cols: dict[str, pa.Array | pa.ChunkedArray] = {}
     for col in entity.columns:
         typed, failed, reason = _coerce(table.column(col.name), col)
         if failed.any():
-            reasons[reason] |= failed
+            _add(reasons, reason, failed)
         rules = _column_rules(typed, col, failed)
         for rule, mask in rules.items():
-            reasons[rule] |= mask
+            _add(reasons, rule, mask)
         if col.dtype is DType.INT:  # out-of-range values are NULL before the 32-bit cast
             outside = pa.array(rules["out_of_range"])
             typed = pc.if_else(outside, pa.scalar(None, typed.type), typed).cast(pa.int32())
         typed_cols[col.name] = typed
     for check in entity.row_checks:
-        reasons[check.reason] |= _mask(pc.less(typed_cols[check.left], typed_cols[check.right]))
-    reasons["duplicate_key"] |= seen.first_seen(pc.cast(typed_cols[entity.primary_key], pa.string())
+        _add(reasons, check.reason, _mask(pc.less(typed_cols[check.left], typed_cols[check.right])))
+    _add(reasons, "duplicate_key", seen.first_seen(pc.cast(typed_cols[entity.primary_key], pa.string())
                                                 .combine_chunks()
                                                 if isinstance(typed_cols[entity.primary_key], pa.ChunkedArray)
-                                                else typed_cols[entity.primary_key])
+                                                else typed_cols[entity.primary_key]))
     typed_table = pa.table({c.name: typed_cols[c.name] for c in entity.columns},
                            schema=pa.schema([(c.name, arrow_type(c.dtype)) for c in entity.columns]))
-    return Validated(typed_table, table, lines, {r: m for r, m in reasons.items() if m.any()})
+    # In the contract's order of reasons, the order a row lists its reasons in quarantine.
+    return Validated(typed_table, table, lines, {r: reasons[r] for r in REASONS if r in reasons and reasons[r].any()})
+
+
+def _add(reasons: dict[str, np.ndarray], reason: str, mask: np.ndarray) -> None:
+    """OR `mask` into the rows of `reason`, a row reason of the contract (`lake.contract.REASONS`)."""
+    if reason not in REASONS:
+        raise KeyError(f"{reason!r} is not a row reason of lake.contract.REASONS")
+    reasons[reason] = reasons[reason] | mask if reason in reasons else mask
 
 
 def check_stored(checked: Validated, stored: pa.Table, entity: Entity) -> None:
@@ -281,4 +286,4 @@ def check_stored(checked: Validated, stored: pa.Table, entity: Entity) -> None:
         for reason, mask in _column_rules(stored.column(col.name), col, none).items():
             hit = mask & open_rows
             if hit.any():
-                checked.reasons[reason] = checked.reasons.get(reason, none) | hit
+                _add(checked.reasons, reason, hit)

@@ -103,3 +103,21 @@ def test_timestamps_come_in_every_facility_style(tiny_clean: Path) -> None:
     offset = sum(s[-6] in "+-" for s in starts)
     naive = len(starts) - zulu - offset
     assert zulu > len(starts) / 2 and offset > 0 and naive > 0
+
+
+def test_generator_enums_are_the_contracts_and_a_new_contract_value_is_noticed() -> None:
+    from dataclasses import replace
+
+    from generators.catalog import GENERATED_ENUMS, enum_mismatches
+    from lake.contract import ENTITIES
+
+    # GIVEN the real contract THEN the generator produces exactly its enum values
+    assert enum_mismatches(ENTITIES, GENERATED_ENUMS) == []
+    # WHEN the contract gains a value the generator does not know THEN it is named
+    robots = ENTITIES["surgical_robots"]
+    status = replace(robots.column("status"), enum=(*(robots.column("status").enum or ()), "loaned"))
+    grown = {**ENTITIES, robots.name: replace(robots, columns=tuple(
+        status if c.name == "status" else c for c in robots.columns))}
+    assert enum_mismatches(grown, GENERATED_ENUMS) == [
+        "surgical_robots.status: contract ['active', 'loaned', 'maintenance', 'retired'],"
+        " generator ['active', 'maintenance', 'retired']"]

@@ -37,8 +37,16 @@ QUERY = (
     " (SELECT count(*) FROM rds.surgical_robots) AS rds,"
     " (SELECT count(*) FROM rds_etl.ingest_ledger) AS ledger, (SELECT count(*) FROM lake.procedure_telemetry)"
     " AS telemetry, (SELECT count(*) FROM lake.telemetry_hourly) AS hourly,"
-    " (SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics') AS views"
+    " (SELECT string_agg(table_name, ',') FROM information_schema.tables WHERE table_schema = 'analytics')"
+    " AS views"
 )
+
+# The Redshift analytics views the README's Analytics section documents (written by hand).
+ANALYTICS_VIEWS = {
+    "v_procedure_volume_weekly", "v_outcome_trend_monthly", "v_robot_utilization_daily", "v_robot_reliability",
+    "v_facility_performance", "v_surgeon_learning_curve", "v_telemetry_health_daily", "v_failure_precursors",
+    "v_patient_cohort_outcomes", "v_robot_inactivity", "v_orphan_telemetry", "v_ingest_reconciliation",
+}
 
 
 def lake(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -218,5 +226,5 @@ def test_query_sees_rds_lake_and_views_under_their_redshift_names(e2e):
     assert row["ledger"] == len(e2e["r1"]["objects"])
     assert row["telemetry"] == manifest["procedure_telemetry"]["loaded"]
     assert row["hourly"] == tables["telemetry_hourly"]
-    # AND the analytics views exist when the repository defines them
-    assert (row["views"] > 0) == bool(list((REPO / "sql" / "redshift").glob("*_v_*.sql")))
+    # AND the analytics views the README documents exist, under their Redshift names
+    assert set((row["views"] or "").split(",")) >= ANALYTICS_VIEWS

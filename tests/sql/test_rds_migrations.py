@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import re
+from pathlib import Path
 
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lake.contract import ENTITIES, LINEAGE_COLUMNS, POSTGRES_TYPES, RESTRICTED_ZIP3, Landing
+from lake.contract import (
+    ENTITIES,
+    LINEAGE_COLUMNS,
+    LOAD_ORDER,
+    POSTGRES_TYPES,
+    RESTRICTED_ZIP3,
+    Column,
+    DType,
+    Landing,
+    LedgerStatus,
+)
 from lambdas.migrate.migrations import MigrationError, apply_migrations, migration_files
 
 RDS_ENTITIES = [e for e in ENTITIES.values() if e.landing is Landing.RDS]
@@ -136,15 +148,20 @@ def test_every_check_of_the_table_is_a_contract_rule(migrated_db: str, entity) -
             assert (float(low.group(1)), float(high.group(1))) == (col.min, col.max), name
 
 
-def test_030_upgrades_a_database_that_already_holds_rows(empty_db: str, tmp_path) -> None:
-    # GIVEN a database migrated up to 020 (before 030 existed) that already holds a procedure
+def _migrations_before(number: str, tmp_path) -> Path:
+    """A copy of the migrations numbered below `number`: the schema of an earlier deploy."""
     before = tmp_path / "rds"
     before.mkdir()
     for path in migration_files():
-        if path.name < "030":
+        if path.name < number:
             (before / path.name).write_text(path.read_text())
+    return before
+
+
+def test_030_upgrades_a_database_that_already_holds_rows(empty_db: str, tmp_path) -> None:
+    # GIVEN a database migrated up to 020 (before 030 existed) that already holds a procedure
     with psycopg.connect(empty_db) as conn:
-        apply_migrations(conn, before)
+        apply_migrations(conn, _migrations_before("030", tmp_path))
         conn.execute("INSERT INTO surgical_robots VALUES ('ROBOT-0001', 'SN-000001', 'm', 'x', 'FAC-001',"
                      " 'f', '2020-01-01', '1.2.3', 'active', 'k', now(), now())")
         conn.execute("INSERT INTO surgical_procedures (procedure_id, robot_id, facility_id, surgeon_id, patient_key,"
@@ -257,3 +274,113 @@ def test_a_failing_migration_reports_no_row_values(empty_db: str, tmp_path) -> N
     message = str(raised.value)
     assert message == '002_check.sql failed: [23505] could not create unique index "t_k"'
     assert "31415926" not in message and "DETAIL" not in message
+
+
+# One valid stored row per table, written by hand (src_key is a trusted key: no facility= segment).
+_TS = "2025-01-06 09:00:00+00"
+_VALID_ROWS: dict[str, dict[str, object]] = {
+    "surgical_robots": {
+        "robot_id": "ROBOT-0001", "serial_number": "SN-000001", "model": "m", "manufacturer": "x",
+        "facility_id": "FAC-001", "facility_name": "f", "install_date": "2020-01-01",
+        "firmware_version": "1.2.3", "status": "active"},
+    "surgical_procedures": {
+        "procedure_id": "PROC-000001", "robot_id": "ROBOT-0001", "facility_id": "FAC-001",
+        "surgeon_id": "SURG-0001", "patient_key": "a" * 64, "patient_age_at_procedure": 40,
+        "patient_age_90_plus": False, "patient_zip3": "100", "procedure_type": "p", "procedure_category": "c",
+        "complexity": "low", "is_emergency": False, "scheduled_start": _TS, "actual_start": _TS,
+        "actual_end": "2025-01-06 10:00:00+00", "status": "completed"},
+    "procedure_outcomes": {
+        "outcome_id": "OUT-000001", "procedure_id": "PROC-000001", "success": True,
+        "complication_occurred": False, "complication_severity": "none", "blood_loss_ml": 100.0,
+        "length_of_stay_days": 2.0, "readmitted_30d": False, "conversion_to_open": False, "recorded_at": _TS},
+    "robot_maintenance_logs": {
+        "maintenance_id": "MAINT-000001", "robot_id": "ROBOT-0001", "maintenance_type": "scheduled",
+        "started_at": _TS, "completed_at": "2025-01-06 11:00:00+00", "technician_id": "TECH-0001",
+        "downtime_hours": 2.0, "parts_replaced": None, "cost_usd": 10.0, "failure_mode": None},
+}
+
+
+def _accepts(conn: psycopg.Connection, table: str, column: str, value: object) -> bool:
+    """Whether the table takes `value` in `column` of its one row (tried in a savepoint)."""
+    try:
+        with conn.transaction():
+            conn.execute(f'UPDATE "{table}" SET "{column}" = %s', (value,))  # identifiers from the contract
+        return True
+    except psycopg.errors.CheckViolation:
+        return False
+
+
+def _below(col: Column, bound: float) -> float:
+    return bound - 1 if col.dtype is DType.INT else math.nextafter(bound, -math.inf)
+
+
+def _above(col: Column, bound: float) -> float:
+    return bound + 1 if col.dtype is DType.INT else math.nextafter(bound, math.inf)
+
+
+def test_tables_take_every_enum_value_and_range_bound_of_the_contract_and_refuse_the_neighbours(
+        migrated_db: str) -> None:
+    """Adding an enum value or widening a range in the contract without a migration fails here
+    (the validator would pass rows the table refuses: retries and dead letters)."""
+    assert set(_VALID_ROWS) == {e.name for e in RDS_ENTITIES}
+    with psycopg.connect(migrated_db) as conn:
+        # GIVEN one valid row in each table, parents first
+        for name in LOAD_ORDER:
+            row = {**_VALID_ROWS[name], "src_key": "k/x.csv", "src_modified": _TS, "loaded_at": _TS}
+            assert set(row) == {c.name for c in (*ENTITIES[name].stored_columns(), *LINEAGE_COLUMNS)}, name
+            conn.execute(f'INSERT INTO "{name}" ({", ".join(row)}) VALUES ({", ".join(["%s"] * len(row))})',
+                         list(row.values()))
+        tried = 0
+        for entity in RDS_ENTITIES:
+            for col in entity.stored_columns():
+                # WHEN each value the contract allows is written THEN the table takes it
+                for value in col.enum or ():
+                    assert _accepts(conn, entity.name, col.name, value), f"{entity.name}.{col.name} = {value!r}"
+                    assert not _accepts(conn, entity.name, col.name, value + "_x"), f"{entity.name}.{col.name}"
+                    tried += 1
+                # AND each range bound is taken, its nearest outside neighbour refused
+                if col.min is not None:
+                    assert _accepts(conn, entity.name, col.name, col.min), f"{entity.name}.{col.name} min"
+                    assert not _accepts(conn, entity.name, col.name, _below(col, col.min)), f"{col.name} < min"
+                    tried += 1
+                if col.max is not None:
+                    assert _accepts(conn, entity.name, col.name, col.max), f"{entity.name}.{col.name} max"
+                    assert not _accepts(conn, entity.name, col.name, _above(col, col.max)), f"{col.name} > max"
+                    tried += 1
+    # enum values: robot status 3, complexity 3, procedure status 3, severity 4, maintenance type 4;
+    # ranges: age 0..89, blood loss, length of stay, downtime, cost (2 bounds each)
+    assert tried == 17 + 2 * 5
+
+
+def test_ledger_status_check_lists_exactly_the_contract_statuses(migrated_db: str) -> None:
+    with psycopg.connect(migrated_db) as conn:
+        (definition,) = conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'etl.ingest_ledger'::regclass AND conname = 'ingest_ledger_status_check'"
+        ).fetchone() or (None,)
+        # THEN the CHECK names the contract's statuses, no more, no fewer
+        assert definition is not None
+        assert set(re.findall(r"'([^']*)'::text", definition)) == {s.value for s in LedgerStatus}
+        # AND a row in each status is taken (zero counts add up), any other status refused
+        for n, status in enumerate(LedgerStatus):
+            conn.execute("INSERT INTO etl.ingest_ledger (object_key, content_checksum, status)"
+                         " VALUES (%s, 'c', %s)", (f"k/{n}.csv", status.value))
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("INSERT INTO etl.ingest_ledger (object_key, content_checksum, status)"
+                         " VALUES ('k/x.csv', 'c', 'done')")
+
+
+def test_090_turns_the_old_superseded_rows_into_their_own_status(empty_db: str, tmp_path) -> None:
+    # GIVEN a ledger migrated up to 080 holding an older telemetry version recorded the old way
+    with psycopg.connect(empty_db) as conn:
+        apply_migrations(conn, _migrations_before("090", tmp_path))
+        conn.execute("INSERT INTO etl.ingest_ledger (object_key, content_checksum, status, rows_in, rows_loaded,"
+                     " error) VALUES ('procedure_telemetry/t.ndjson', 'c1', 'loaded', 5, 5, 'superseded'),"
+                     " ('procedure_telemetry/t.ndjson', 'c2', 'loaded', 3, 3, NULL)")
+        conn.commit()
+        # WHEN 090 applies
+        assert apply_migrations(conn) == ["090_ledger_superseded_status.sql"]
+        rows = conn.execute("SELECT content_checksum, status, rows_in, rows_loaded, error FROM etl.ingest_ledger"
+                            " ORDER BY 1").fetchall()
+    # THEN the superseded version has its own status and counts nothing; the other is untouched
+    assert rows == [("c1", "superseded", 0, 0, None), ("c2", "loaded", 3, 3, None)]

@@ -16,8 +16,7 @@ from psycopg import sql
 
 from lake.contract import ENTITIES, Column, DType, Entity, Landing
 from lambdas.ingest import rds_loader
-from lambdas.ingest.ledger import Counts
-from lambdas.ingest.pipeline import valid_rows
+from lambdas.ingest.pipeline import ValidRows
 from lambdas.ingest.quarantine import RejectSink
 from lambdas.ingest.routing import Format, Route
 from tests.lambdas.ingest.samples import (
@@ -107,12 +106,11 @@ def test_whatever_the_validator_accepts_the_tables_accept(migrated_db, entity):
         # GIVEN rows of valid values with some pushed to or past an edge
         text = ",".join(entity.column_names) + "\n" + "\n".join(rows) + "\n"
         # WHEN validated and pseudonymized as the ingest does
-        counts = Counts()
-        batches = list(valid_rows(iter([text.encode()]), Route(entity, Format.CSV, False), b"k",
-                                  RejectSink("k", entity), counts, {}))
+        valid = ValidRows(Route(entity, Format.CSV, False), b"k")
+        batches = list(valid.batches(iter([text.encode()]), RejectSink("k", entity)))
         # THEN the database accepts every row that got through: it never finds what the validator missed
         _stage_and_insert(migrated_db, entity, batches)
-        assert counts.rows_in == sum(t.num_rows for t in batches) + counts.rows_rejected
+        assert valid.rows_in == sum(t.num_rows for t in batches) + valid.rows_rejected
         accepted.append(sum(t.num_rows for t in batches))
 
     staged_without_refusal()

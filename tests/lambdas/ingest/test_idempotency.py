@@ -89,11 +89,13 @@ def test_older_telemetry_version_arriving_late_is_superseded(lake):
     # WHEN the newer one is processed first, the older one afterwards
     lake.invoke(lake.event_for(TELEMETRY, v2))
     lake.invoke(lake.event_for(TELEMETRY, v1))
-    # THEN the older one writes nothing (recorded as superseded) and v2's file stands alone
+    # THEN the older one writes nothing and is recorded superseded, with nothing read (zero
+    # counts, no error) and nothing quarantined; v2's file stands alone
     [only] = lake.keys(lake.processed)
     assert "robot_id=ROBOT-0002" in only
-    errors = sorted((r["status"], r["error"] or "") for r in lake.ledger())
-    assert errors == [("loaded", ""), ("loaded", "superseded")]
+    rows = sorted((r["status"], r["error"], r["rows_in"], r["rows_loaded"]) for r in lake.ledger())
+    assert rows == [("loaded", None, 1, 1), ("superseded", None, 0, 0)]
+    assert lake.keys(lake.quarantine) == []
 
 
 def test_two_workers_receiving_the_same_object_at_once_load_it_once(lake, migrated_db):

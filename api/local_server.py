@@ -110,9 +110,12 @@ def materialize(con: Any, tables: Any) -> None:
     partition's Parquet file (205 -> ~10 ms for a robot's hourly page at default scale). The raw
     telemetry stays a view over the files: only `v_orphan_telemetry` reads it."""
     for name in tables:
+        kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'lake'"
+                           " AND table_name = ?", [name]).fetchone()
+        if kind is None or kind[0] != "VIEW":  # missing, or already a table (no files yet: an empty one)
+            continue
         con.execute(f'CREATE TABLE lake."_{name}" AS SELECT * FROM lake."{name}"')
-        con.execute(f'DROP VIEW IF EXISTS lake."{name}"')
-        con.execute(f'DROP TABLE IF EXISTS lake."{name}"')
+        con.execute(f'DROP VIEW lake."{name}"')
         con.execute(f'ALTER TABLE lake."_{name}" RENAME TO "{name}"')
 
 

@@ -81,7 +81,12 @@ def test_up_processes_an_upload_and_keeps_state_after_ctrl_c(tmp_path, empty_db)
         )
         s3.put_object(Bucket=names.buckets["raw"], Key="surgical_robots/r.csv", Body=ROBOTS_CSV.encode())
         # THEN the running stack ingests it into RDS
-        _wait_for("SELECT status, rows_loaded FROM etl.ingest_ledger", empty_db, ("loaded", 2))
+        try:
+            _wait_for("SELECT status, rows_loaded FROM etl.ingest_ledger", empty_db, ("loaded", 2))
+        except BaseException:
+            proc.send_signal(signal.SIGINT)
+            print(proc.communicate(timeout=60)[0])
+            raise
         _wait_for("SELECT count(*) FROM surgical_robots", empty_db, (2,))
         # AND the query API it serves answers with the new rows, for a token scoped to one facility
         token = subprocess.run([sys.executable, "-m", "lake.cli", "token", "--workdir", str(work), "--facility",

@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, arrow_type, lake_data_columns
+from lake.detection import DetectionSettings
 
 pyspark = pytest.importorskip("pyspark")
 from pyspark.sql import SparkSession  # noqa: E402
 
 from glue_jobs.telemetry_rollup import (  # noqa: E402
-    MIN_BASELINE_HOURS,
     RollupError,
     anomaly_dates_for,
     run_rollup,
@@ -175,7 +175,7 @@ def test_anomaly_rule(rolled) -> None:
     assert row["baseline_mean"] == pytest.approx(mean)
     assert row["baseline_stddev"] == pytest.approx(sd)
     assert row["z_score"] == pytest.approx((50 - mean) / sd)
-    assert MIN_BASELINE_HOURS > 5  # why robot 3's spike is not flagged
+    assert DetectionSettings().min_baseline_hours > 5  # why robot 3's spike is not flagged
 
 
 def test_one_file_per_partition_and_every_date_rolled(rolled) -> None:

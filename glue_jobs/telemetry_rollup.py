@@ -330,8 +330,8 @@ def episodes(scored: DataFrame, kind: str, gap_hours: int) -> list[Candidate]:
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    """Spark returns naive datetimes in the driver's time zone: make them aware UTC."""
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    """Spark returns naive datetimes in the driver's local time; `astimezone` reads them as such."""
+    return value.astimezone(dt.UTC)
 
 
 def anomaly_dates_for(changed: Iterable[str], baseline_days: int = DetectionSettings.baseline_days) -> set[str]:

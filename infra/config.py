@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lake.detection import DetectionSettings, SettingsError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 CONTEXT_KEY = "surgical-lake"
@@ -67,6 +69,14 @@ class LakeConfig:
     quarantine_expiry_days: int
     glue_workers: int
     interface_endpoint_azs: int  # interface endpoints are billed per AZ: dev 1, prod 2
+    # Analytics detection (lake/detection.py): the Glue job's --DETECTION_SETTINGS, the views'
+    # inactivity threshold, the freshness alarms' window and the facilities they watch.
+    anomaly_z_threshold: float
+    anomaly_baseline_days: int
+    anomaly_min_baseline_hours: int
+    anomaly_metrics: tuple[str, ...]
+    inactivity_hours: int
+    freshness_facilities: tuple[str, ...]
 
     @property
     def prefix(self) -> str:
@@ -84,6 +94,26 @@ class LakeConfig:
     @property
     def ingest_dlq_name(self) -> str:
         return f"{self.prefix}-ingest-dlq"
+
+    @property
+    def detection(self) -> DetectionSettings:
+        """The detection settings of this environment (defaults for what cdk.json does not set)."""
+        try:
+            return DetectionSettings(
+                z_threshold=self.anomaly_z_threshold, baseline_days=self.anomaly_baseline_days,
+                min_baseline_hours=self.anomaly_min_baseline_hours, metrics=tuple(self.anomaly_metrics),
+                inactivity_hours=self.inactivity_hours,
+            )
+        except SettingsError as exc:
+            raise ConfigError(f"environment {self.env_name!r}: {exc}") from None
+
+    @property
+    def alert_bus_name(self) -> str:
+        return f"{self.prefix}-alerts"
+
+    @property
+    def alert_topic_name(self) -> str:
+        return f"{self.prefix}-alerts"
 
     @property
     def hmac_secret_name(self) -> str:
@@ -136,4 +166,6 @@ def load_config(env_name: str | None = None, context: Mapping[str, Any] | None =
     missing = sorted(set(fields) - set(values) - {"env_name"})
     if unknown or missing:
         raise ConfigError(f"environment {env_name!r}: unknown keys {unknown}, missing keys {missing}")
-    return LakeConfig(env_name=env_name, **values)
+    config = LakeConfig(env_name=env_name, **values)
+    config.detection  # noqa: B018 (validates the detection settings: ConfigError when out of range)
+    return config

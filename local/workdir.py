@@ -8,7 +8,8 @@ Layout::
 
     WORKDIR/postgres/        throwaway PostgreSQL cluster (local/postgres.py)
     WORKDIR/s3/<bucket>/...  bucket mirror; the processed mirror is the lake DuckDB/Spark read
-    WORKDIR/state/           hmac.key, queues.json, s3-index.json, stack.json, runs.jsonl
+    WORKDIR/state/           hmac.key, queues.json, s3-index.json, stack.json, runs.jsonl,
+                             alerts.ndjson (alert events), as_of.json (the views' "now")
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ class Workdir:
     @property
     def stack_file(self) -> Path:
         return self.state_dir / "stack.json"
+
+    @property
+    def alerts_file(self) -> Path:
+        """Every alert event local mode raised, one JSON object (the event detail) per line."""
+        return self.state_dir / "alerts.ndjson"
 
     @property
     def runs_file(self) -> Path:

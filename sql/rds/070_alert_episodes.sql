@@ -26,6 +26,3 @@ CREATE INDEX IF NOT EXISTS alert_episodes_robot_metric_idx
 
 CREATE INDEX IF NOT EXISTS alert_episodes_outbox_idx
     ON alert_episodes (detected_at) WHERE published_at IS NULL;
-
--- The ingest's per-facility freshness metric counts the procedures an object loaded by source key.
-CREATE INDEX IF NOT EXISTS surgical_procedures_src_key_idx ON surgical_procedures (src_key);

@@ -492,14 +492,30 @@ def run_rollup(spark: SparkSession, processed_root: str, changed_dates: Iterable
         anomalies = spark.createDataFrame([], _schema_ddl(ANOMALIES_DIR))
     else:
         pooled = robot_hours(baseline).cache()
-        scored = score_anomalies(pooled, s).where(F.col("date").isin(sorted(anomaly_dates))).cache()
-        anomalies = _conform(scored.where("flagged"), ANOMALIES_DIR)
-        candidates += episodes(scored, ANOMALY_EPISODE, s.episode_gap_hours)
-        precursors = score_precursors(pooled, s).where(F.col("date").isin(sorted(anomaly_dates)))
-        candidates += episodes(precursors, FAILURE_PRECURSOR, s.episode_gap_hours)
+        scored = score_anomalies(pooled, s).cache()
+        anomalies = _conform(scored.where(F.col("date").isin(sorted(anomaly_dates)) & F.col("flagged")),
+                             ANOMALIES_DIR)
+        candidates += _episodes_touching(scored, ANOMALY_EPISODE, anomaly_dates, s)
+        candidates += _episodes_touching(score_precursors(pooled, s), FAILURE_PRECURSOR, anomaly_dates, s)
     _write_partitions(anomalies, fs, ANOMALIES_DIR, anomaly_dates)
     _write_state(spark, fs, current)
     return RollupResult(tuple(sorted(changed)), tuple(sorted(anomaly_dates)), tuple(candidates))
+
+
+def _episodes_touching(scored: DataFrame, kind: str, dates: set[str], s: DetectionSettings) -> list[Candidate]:
+    """Episodes with a flagged hour on `dates`, seen with the `episode_gap_hours` before each date.
+
+    The context lets an episode that began before a recomputed date be seen whole (or at least
+    overlapping what was recorded of it), so the alerts function merges it instead of raising it
+    again; episodes lying entirely in the context are left out.
+    """
+    context_days = -(-s.episode_gap_hours // 24)
+    context = {(dt.date.fromisoformat(d) - dt.timedelta(days=k)).isoformat()
+               for d in dates for k in range(1, context_days + 1)}
+    found = episodes(scored.where(F.col("date").isin(sorted(dates | context))), kind, s.episode_gap_hours)
+    day_starts = sorted(dt.datetime.fromisoformat(d).replace(tzinfo=dt.UTC) for d in dates)
+    return [c for c in found
+            if any(c.first_hour < start + dt.timedelta(days=1) and c.last_hour >= start for start in day_starts)]
 
 
 def _hourly_for(spark: SparkSession, fs: _Fs, dates: set[str], s: DetectionSettings) -> DataFrame:

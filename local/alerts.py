@@ -44,8 +44,7 @@ def raise_alerts(stack: LocalStack, candidates: Iterable[Candidate]) -> list[dic
     bucket = stack.names.buckets["processed"]
     write_pending(stack.s3, bucket, time.strftime("local-%Y%m%dT%H%M%SZ", time.gmtime()), candidates)
     with psycopg.connect(stack.db.url, autocommit=True) as conn:
-        publish_pending(conn, stack.s3, stack.client("events"), bucket, stack.names.alert_bus,
-                        stack.cfg.detection.episode_gap_hours)
+        publish_pending(conn, stack.s3, stack.client("events"), bucket, stack.names.alert_bus)
     raised: list[dict[str, Any]] = []
     sqs, sns = stack.sqs, stack.client("sns")
     while True:

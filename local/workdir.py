@@ -69,6 +69,11 @@ class Workdir:
         return self.state_dir / "alerts.ndjson"
 
     @property
+    def as_of_file(self) -> Path:
+        """Which "now" the analytics views use here (absent: the current time)."""
+        return self.state_dir / "as_of.json"
+
+    @property
     def runs_file(self) -> Path:
         return self.state_dir / "runs.jsonl"
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from psycopg.conninfo import make_conninfo
 
-from lake.detection import JOB_ARGUMENT, DetectionSettings, SettingsError
 from lambdas.alerts.errors import AlertsConfigError
 
 
@@ -20,7 +19,6 @@ from lambdas.alerts.errors import AlertsConfigError
 class AlertsConfig:
     processed_bucket: str
     event_bus_name: str
-    settings: DetectionSettings
     database_url: str | None = None
     db_secret_arn: str | None = None
     db_host: str | None = None
@@ -35,12 +33,8 @@ class AlertsConfig:
             missing.append("DATABASE_URL or DB_SECRET_ARN")
         if missing:
             raise AlertsConfigError(f"missing environment variables: {', '.join(missing)}")
-        try:
-            settings = DetectionSettings.from_json(env[JOB_ARGUMENT]) if env.get(JOB_ARGUMENT) else DetectionSettings()
-        except SettingsError as exc:
-            raise AlertsConfigError(f"{JOB_ARGUMENT}: {exc}") from None
         port = env.get("DB_PORT")
-        return cls(env["PROCESSED_BUCKET"], env["EVENT_BUS_NAME"], settings, env.get("DATABASE_URL") or None,
+        return cls(env["PROCESSED_BUCKET"], env["EVENT_BUS_NAME"], env.get("DATABASE_URL") or None,
                    env.get("DB_SECRET_ARN") or None, env.get("DB_HOST") or None, int(port) if port else None,
                    env.get("DB_NAME") or None)
 

@@ -1,18 +1,19 @@
 """Alert episodes in RDS (`alert_episodes`, sql/rds/070): de-duplication and the outbox.
 
 A candidate (an episode as one rollup run saw it) becomes a new alert only when no stored
-episode of the same kind, robot and metric overlaps it or lies within `gap_hours` of it;
-otherwise it is merged into that episode (bounds widened, peak kept), which is how a re-run,
-an overlapping recompute or an episode that grows across runs alerts nothing twice. Each
-candidate is decided in its own transaction under an advisory lock on (kind, robot, metric),
-so concurrent callers serialize per episode; the unique episode key backs it up.
+episode of the same kind, robot and metric overlaps it in time; otherwise it is merged into
+that episode (bounds widened, peak kept), which is how a re-run, an overlapping recompute or an
+episode that grows across runs alerts nothing twice (the job hands over each episode with the
+hours before the dates it recomputed, so a continued episode overlaps what was recorded of it).
+Each candidate is decided in its own transaction under an advisory lock on (kind, robot,
+metric), so concurrent callers serialize per episode; the unique episode key backs it up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -22,7 +23,7 @@ from lake.alerts import Candidate, alert_id, event_detail
 _FIND = """
 SELECT alert_id FROM alert_episodes
 WHERE kind = %(kind)s AND robot_id = %(robot_id)s AND metric = %(metric)s
-  AND first_hour <= %(last_hour)s + %(gap)s AND last_hour >= %(first_hour)s - %(gap)s
+  AND first_hour <= %(last_hour)s AND last_hour >= %(first_hour)s
 ORDER BY first_hour
 LIMIT 1
 """
@@ -61,12 +62,12 @@ class Recorded:
     merged: int
 
 
-def record(conn: psycopg.Connection, candidates: Iterable[Candidate], gap_hours: int, now: datetime) -> Recorded:
+def record(conn: psycopg.Connection, candidates: Iterable[Candidate], now: datetime) -> Recorded:
     """Store candidates as new episodes or merge them into the stored ones (see the module doc)."""
     new: list[str] = []
     merged = 0
     for c in sorted(candidates, key=lambda c: (c.kind, c.robot_id, c.metric, c.first_hour)):
-        params: dict[str, Any] = {**_params(c), "gap": timedelta(hours=gap_hours), "now": now}
+        params: dict[str, Any] = {**_params(c), "now": now}
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                          (f"alert_episodes|{c.kind}|{c.robot_id}|{c.metric}",))

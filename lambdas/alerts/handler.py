@@ -56,7 +56,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     if event.get("source") == "aws.glue":
         with _connect(config) as conn:
             result = publish_pending(conn, _client("s3"), _client("events"), config.processed_bucket,
-                                     config.event_bus_name, config.settings.episode_gap_hours)
+                                     config.event_bus_name)
         summary = {"files": result.files, "candidates": result.candidates, "new": result.new,
                    "merged": result.merged, "published": [d["alert_id"] for d in result.published]}
         logger.info("alerts published", extra=summary)

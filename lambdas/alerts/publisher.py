@@ -44,7 +44,7 @@ def pending_keys(s3: Any, bucket: str) -> list[str]:
 
 
 def publish_pending(conn: psycopg.Connection, s3: Any, events: Any, bucket: str, bus_name: str,
-                    gap_hours: int, now: datetime | None = None) -> Published:
+                    now: datetime | None = None) -> Published:
     """Record every pending file's candidates, delete the files, then flush the outbox to the bus.
 
     `conn` must be in autocommit mode (each candidate and each batch is its own transaction).
@@ -59,7 +59,7 @@ def publish_pending(conn: psycopg.Connection, s3: Any, events: Any, bucket: str,
             s3.copy_object(Bucket=bucket, Key=f"{REJECTED_PREFIX}{name}", CopySource={"Bucket": bucket, "Key": key})
             s3.delete_object(Bucket=bucket, Key=key)
             continue
-        recorded = episodes.record(conn, found, gap_hours, now)
+        recorded = episodes.record(conn, found, now)
         s3.delete_object(Bucket=bucket, Key=key)
         files += 1
         candidates += len(found)

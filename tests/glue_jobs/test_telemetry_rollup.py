@@ -244,3 +244,18 @@ def test_changed_settings_recompute_every_date_and_watch_only_their_metrics(spar
     result = run_rollup(spark, root.as_uri(), settings=DetectionSettings(z_threshold=8.0))
     assert [r["hour"] for r in _table(root, "telemetry_anomalies")] == [_at(5, 10)]
     assert run_rollup(spark, root.as_uri(), settings=DetectionSettings(z_threshold=8.5)).candidates == ()
+
+
+def test_an_episode_across_a_recompute_boundary_is_handed_over_whole(spark, rolled, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(rolled[0], root, copy_function=shutil.copy2)
+    # GIVEN robot 2's next measured hour, March 6th 09:00, again hot (60 degrees: baseline of 8 x
+    # 40/42 and the 50 of the 5th -> mean 42, sd sqrt(80 / 8), z = 5.7)
+    _write(root, [_sample(600, "ROBOT-0002", _at(6, 9), temp=60.0)], "batch-3")
+    # WHEN only March 6th is recomputed
+    result = run_rollup(spark, root.as_uri())
+    assert result.hourly_dates == ("2024-03-06",)
+    # THEN its episode is handed over with the day before as context: it began on the 5th
+    # (23 h earlier, no unflagged hour between), so it overlaps the episode already recorded
+    assert [(c.metric, c.first_hour, c.last_hour, c.anomalous_hours) for c in result.candidates] == [
+        ("motor_temp_c_avg", _at(5, 10), _at(6, 9), 2)]

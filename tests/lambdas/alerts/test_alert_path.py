@@ -40,24 +40,26 @@ def _episodes(lake: AlertLake) -> list[tuple]:
 def test_reruns_and_overlapping_recomputes_never_record_an_episode_twice(alert_lake: AlertLake) -> None:
     with psycopg.connect(alert_lake.db_url, autocommit=True) as conn:
         # GIVEN a first run's two episodes WHEN recorded THEN both are new, with their facility
-        first = episodes.record(conn, [C1, C2], 24, NOW)
+        first = episodes.record(conn, [C1, C2], NOW)
         assert first.new == (alert_id(*_key(C1)), alert_id(*_key(C2))) and first.merged == 0
         # WHEN the same run is recorded again (a re-run) THEN nothing is new
-        assert episodes.record(conn, [C1, C2], 24, NOW) == episodes.Recorded((), 2)
+        assert episodes.record(conn, [C1, C2], NOW) == episodes.Recorded((), 2)
         # WHEN a recompute of later dates sees the episode truncated and a bit longer (11:00-13:00),
-        # then the next run sees it go on (continues 17 h after 13:00, within the 24 h gap)
+        # then the next run sees it go on (with its context: from 12:00 to 08:00 the next day)
         truncated = Candidate(ANOMALY_EPISODE, R1, "motor_temp_c_avg", h(1), h(3), 3, -5.0)
-        later = Candidate(ANOMALY_EPISODE, R1, "motor_temp_c_avg", h(20), h(22), 2, 3.1)
-        assert episodes.record(conn, [truncated, later], 24, NOW) == episodes.Recorded((), 2)
-        # AND a new episode 28 h after the last flagged hour, and a precursor, are new
-        apart = Candidate(ANOMALY_EPISODE, R1, "motor_temp_c_avg", h(50), h(50), 1, 3.0)
+        later = Candidate(ANOMALY_EPISODE, R1, "motor_temp_c_avg", h(2), h(22), 4, 3.1)
+        assert episodes.record(conn, [truncated, later], NOW) == episodes.Recorded((), 2)
+        # AND an episode the job kept apart (it starts after the stored one ended), and a
+        # precursor, and an unknown robot's episode are new
+        apart = Candidate(ANOMALY_EPISODE, R1, "motor_temp_c_avg", h(23), h(23), 1, 3.0)
         precursor = Candidate(FAILURE_PRECURSOR, R1, "failure_precursor", h(0), h(1), 2, 2.4)
         orphan = Candidate(ANOMALY_EPISODE, "ROBOT-0099", "error_count", h(0), h(0), 1, 6.0)
-        assert len(episodes.record(conn, [apart, precursor, orphan], 24, NOW).new) == 3
-    # THEN the stored episodes: R1's first widened to 10:00-08:00 next day, peak -5.0 (largest |z|)
+        assert len(episodes.record(conn, [apart, precursor, orphan], NOW).new) == 3
+    # THEN the stored episodes: R1's first widened to 10:00-08:00 next day, peak -5.0 (largest
+    # |z|), hours the most any run saw
     assert _episodes(alert_lake) == [
-        (ANOMALY_EPISODE, R1, "FAC-001", "motor_temp_c_avg", h(0), h(22), 3, -5.0),
-        (ANOMALY_EPISODE, R1, "FAC-001", "motor_temp_c_avg", h(50), h(50), 1, 3.0),
+        (ANOMALY_EPISODE, R1, "FAC-001", "motor_temp_c_avg", h(0), h(22), 4, -5.0),
+        (ANOMALY_EPISODE, R1, "FAC-001", "motor_temp_c_avg", h(23), h(23), 1, 3.0),
         (ANOMALY_EPISODE, R2, "FAC-002", "latency_ms_p95", h(0), h(0), 1, -3.2),
         (ANOMALY_EPISODE, "ROBOT-0099", None, "error_count", h(0), h(0), 1, 6.0),  # unknown robot
         (FAILURE_PRECURSOR, R1, "FAC-001", "failure_precursor", h(0), h(1), 2, 2.4),
@@ -80,7 +82,7 @@ def test_each_new_episode_goes_on_the_bus_once(alert_lake: AlertLake) -> None:
     write_pending(alert_lake.s3, BUCKET, "jr_1", [C1, C2])
     with psycopg.connect(alert_lake.db_url, autocommit=True) as conn:
         # WHEN the alerts function runs THEN two events reach the bus rule, with the documented shape
-        result = publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, 24, NOW)
+        result = publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, NOW)
         assert (result.files, result.candidates, result.new, result.merged) == (1, 2, 2, 0)
         delivered = alert_lake.delivered()
         assert sorted(e["detail"]["robot_id"] for e in delivered) == [R1, R2]
@@ -95,12 +97,12 @@ def test_each_new_episode_goes_on_the_bus_once(alert_lake: AlertLake) -> None:
                                "'2024-03-05T13:16:02Z'") == [(2,)]
         # WHEN a re-run hands over the same episodes THEN nothing more is published
         write_pending(alert_lake.s3, BUCKET, "jr_2", [C1, C2])
-        again = publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, 24, NOW)
+        again = publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, NOW)
         assert (again.new, again.merged, again.published) == (0, 2, ())
         assert alert_lake.delivered() == []
         # WHEN a pending file is not JSON THEN it is set aside, not retried forever
         alert_lake.s3.put_object(Bucket=BUCKET, Key="_alerts/pending/broken.json", Body=b"{")
-        assert publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, 24, NOW).files == 0
+        assert publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, NOW).files == 0
     keys = [o["Key"] for o in alert_lake.s3.list_objects_v2(Bucket=BUCKET, Prefix="_alerts/")["Contents"]]
     assert keys == ["_alerts/rejected/broken.json"]
 
@@ -118,7 +120,7 @@ class RefusingEvents:
 
 def test_refused_events_stay_in_the_outbox_until_published(alert_lake: AlertLake) -> None:
     with psycopg.connect(alert_lake.db_url, autocommit=True) as conn:
-        episodes.record(conn, [C1, C2], 24, NOW)
+        episodes.record(conn, [C1, C2], NOW)
         # WHEN EventBridge refuses R1's event THEN the call fails and only R2 is marked published
         with pytest.raises(PublishError, match="refused 1"):
             publish_outbox(conn, RefusingEvents(R1), BUS, NOW)
@@ -141,7 +143,7 @@ def test_router_sets_the_facility_attribute_hospitals_filter_on(alert_lake: Aler
         inbox[facility] = url
     with psycopg.connect(alert_lake.db_url, autocommit=True) as conn:
         write_pending(alert_lake.s3, BUCKET, "jr_1", [C1, C2])
-        publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, 24, NOW)
+        publish_pending(conn, alert_lake.s3, alert_lake.events, BUCKET, BUS, NOW)
     # WHEN the router receives what the bus delivered
     for event in alert_lake.delivered():
         router.route(event, sns, topic)
@@ -200,13 +202,12 @@ class FakeContext:
 
 
 def test_handler_dispatches_on_the_event(alert_lake: AlertLake, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"PROCESSED_BUCKET": BUCKET, "EVENT_BUS_NAME": BUS, "DATABASE_URL": alert_lake.db_url,
-                        "DETECTION_SETTINGS": json.dumps({"episode_gap_hours": 1})}.items():
+    for name, value in {"PROCESSED_BUCKET": BUCKET, "EVENT_BUS_NAME": BUS, "DATABASE_URL": alert_lake.db_url}.items():
         monkeypatch.setenv(name, value)
     handler._state.clear()
     try:
         assert handler.handler({"action": "export_windows"}, FakeContext()) == {"dates": 0, "written": 0, "deleted": 0}
-        # a Glue state change: the 1 h gap from DETECTION_SETTINGS keeps these two episodes apart
+        # a Glue state change: two episodes of one robot and metric the job kept apart
         write_pending(alert_lake.s3, BUCKET, "jr_1", [C1, Candidate(ANOMALY_EPISODE, R1, C1.metric, h(4), h(4), 1, 3.3)])
         summary = handler.handler({"source": "aws.glue", "detail-type": "Glue Job State Change",
                                    "detail": {"state": "SUCCEEDED"}}, FakeContext())

@@ -29,6 +29,13 @@ ANOMALY_METRICS: tuple[str, ...] = (
 JOB_ARGUMENT = "DETECTION_SETTINGS"
 # CloudWatch evaluates an alarm over at most 7 days (Period x EvaluationPeriods <= 604,800 s).
 MAX_INACTIVITY_HOURS = 168
+# Freshness: what the ingest counts per facility (EMF, namespace SurgicalLake, dimensions
+# service=ingest and FACILITY_DIMENSION), by entity; an alarm per facility treats silence as breaching.
+FRESHNESS_METRICS: dict[str, str] = {
+    "surgical_procedures": "ProceduresLoaded",
+    "procedure_telemetry": "TelemetrySamplesLoaded",
+}
+FACILITY_DIMENSION = "facility_id"
 
 
 class SettingsError(ValueError):

@@ -108,6 +108,13 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
                 "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*",
                 RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-.*\/\*$/")]),
         ],
+        "Alerts/Function/ServiceRole/DefaultPolicy/Resource": [
+            _s("AwsSolutions-IAM5", "The alerts function reads and deletes the rollup's pending alert files, "
+               "sets aside unreadable ones and rewrites the procedure-window export: objects under those "
+               "three prefixes of the stack's own processed bucket, whose names the job and the export choose.",
+               [RegexAppliesTo(regex=r"/^Resource::<StorageProcessed[0-9A-F]{8}\.Arn>\/"
+                                     r"(_alerts\/pending|_alerts\/rejected|_reference)\/\*$/")]),
+        ],
         "Warehouse/ApplySql/Function/ServiceRole/DefaultPolicy/Resource": [
             _s("AwsSolutions-IAM5", "redshift-data DescribeStatement/GetStatementResult have no resource "
                "type (limited to the caller's own statements by condition); the managed admin secret's "

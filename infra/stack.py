@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.alerts import AlertsProps, LakeAlerts, alerts_function_name
 from infra.athena import AthenaProps, LakeAthena
 from infra.backup import BackupProps, LakeBackup
-from infra.catalog import ROLLUP_SCRIPT, CatalogProps, LakeCatalog
+from infra.catalog import ROLLUP_SCRIPT, CatalogProps, LakeCatalog, rollup_job_name
 from infra.config import LakeConfig
 from infra.database import DB_NAME, DatabaseProps, LakeDatabase
+from infra.freshness import FreshnessProps, LakeFreshness
 from infra.ingest import IngestProps, LakeIngest
 from infra.keys import KeysProps, LakeKeys
 from infra.log_groups import LogGroupFactory, retention_days
@@ -56,7 +59,9 @@ class LakeStack(Stack):
             self, "Catalog",
             CatalogProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
                          processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets,
-                         rollup_script=rollup_script),
+                         rollup_script=rollup_script,
+                         job_arguments={**cfg.detection.job_arguments(),
+                                        "--ALERTS_FUNCTION": alerts_function_name(cfg)}),
         )
         self.ingest = LakeIngest(
             self,
@@ -88,6 +93,18 @@ class LakeStack(Stack):
         self.ingest.connect_database(
             self.database.secret, self.database.proxy.endpoint, self.database.port, DB_NAME
         )
+        self.alerts = LakeAlerts(
+            self, "Alerts",
+            AlertsProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
+                        processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets, log_groups=log_groups,
+                        glue_job_name=rollup_job_name(cfg)),
+        )
+        self.database.allow_client(self.alerts.function, "Alerts Lambda")
+        self.alerts.connect_database(self.database.secret, self.database.proxy.endpoint, self.database.port, DB_NAME)
+        if self.catalog.job:
+            self.catalog.role.add_to_policy(iam.PolicyStatement(
+                sid="ExportProcedureWindowsBeforeTheRollup", actions=["lambda:InvokeFunction"],
+                resources=[self.alerts.function.function_arn]))
         self.warehouse = LakeWarehouse(
             self,
             "Warehouse",
@@ -131,10 +148,13 @@ class LakeStack(Stack):
                     "rds-migrate": self.database.migrations.function,
                     "redshift-sql": self.warehouse.sql.function,
                     **({"athena-views": self.athena.view_function.function} if self.athena.view_function else {}),
+                    "alerts": self.alerts.function,
+                    "alerts-router": self.alerts.router,
                 },
                 glue_job_name=self.catalog.job_name if self.catalog.job else None,
             ),
         )
+        self.freshness = LakeFreshness(self, "Freshness", FreshnessProps(config=cfg, topic=self.monitoring.topic))
         self._outputs()
 
     @property
@@ -157,5 +177,7 @@ class LakeStack(Stack):
             "RedshiftWorkgroup": self.warehouse.workgroup_name,
             "RdsProxyEndpoint": self.database.proxy.endpoint,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
+            "AlertTopicArn": self.alerts.topic.topic_arn,
+            "AlertBusName": self.alerts.bus.event_bus_name,
         }.items():
             CfnOutput(self, name, value=value)

@@ -168,6 +168,7 @@ class LakeWarehouse(Construct):
                     "RDS_PORT": props.rds_port,
                     "RDS_DATABASE": props.rds_database,
                     "RDS_SECRET_ARN": props.rds_secret.secret_arn,
+                    **cfg.detection.sql_placeholders(),
                 },
             },
         )

@@ -8,7 +8,7 @@ from infra.network import INTERFACE_ENDPOINTS
 ALLOWED_SG_INGRESS = {
     "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg",
                      "DatabaseInstanceRotationSingleUserSecurityGroup"},
-    "DatabaseProxySg": {"IngestSg"},
+    "DatabaseProxySg": {"IngestSg", "AlertsFunctionSg"},
     "CatalogJobSg": {"CatalogJobSg"},
 }
 
@@ -85,7 +85,8 @@ def test_database_is_reachable_from_exactly_the_expected_groups(synth) -> None:
     assert sources == ALLOWED_SG_INGRESS["DatabaseDbSg"]
     proxy_sources = {r["SourceSecurityGroupId"]["Fn::GetAtt"][0]
                      for t, r in _ingress_rules(synth) if t.startswith("DatabaseProxySg")}
-    assert len(proxy_sources) == 1 and next(iter(proxy_sources)).startswith("IngestSg")
+    assert {_prefix(s, ALLOWED_SG_INGRESS["DatabaseProxySg"]) for s in proxy_sources} == {"IngestSg", "AlertsFunctionSg"}
+    assert len(proxy_sources) == 2
 
 
 def test_default_security_group_is_stripped(synth) -> None:

@@ -101,7 +101,7 @@ def cmd_alerts(workdir: Workdir, fmt: str, facility: str | None = None, kind: st
     if not details and fmt == "table":
         print(f"no alerts in {workdir.alerts_file}" + (" matching the filters" if facility or kind else ""))
         return 0
-    print(alerts_table(details, fmt))
+    print(json.dumps(details, indent=2) if fmt == "json" else alerts_table(details, fmt))  # json: whole events
     return 0
 
 

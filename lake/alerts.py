@@ -22,10 +22,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -98,11 +99,6 @@ class Candidate:
         except (KeyError, TypeError, ValueError) as exc:
             raise AlertFormatError(f"not an alert candidate: {exc}") from None
 
-    def touches(self, first_hour: datetime, last_hour: datetime, gap_hours: int) -> bool:
-        """Whether this episode overlaps [first_hour, last_hour] or lies within `gap_hours` of it."""
-        gap = timedelta(hours=gap_hours)
-        return self.first_hour <= last_hour + gap and self.last_hour >= first_hour - gap
-
 
 def alert_id(kind: str, robot_id: str, metric: str, first_hour: datetime) -> str:
     """Stable id of an episode as first recorded (a subscriber can de-duplicate on it)."""
@@ -117,8 +113,6 @@ def event_detail(candidate: Candidate, alert: str, facility_id: str | None, dete
 
 def put_events_entry(detail: Mapping[str, Any], bus_name: str) -> dict[str, str]:
     """One `events:PutEvents` entry for an alert detail."""
-    import json
-
     return {"Source": EVENT_SOURCE, "DetailType": DETAIL_TYPES[str(detail["kind"])],
             "Detail": json.dumps(detail, sort_keys=True), "EventBusName": bus_name}
 

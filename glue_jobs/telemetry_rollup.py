@@ -521,7 +521,8 @@ def _episodes_touching(scored: DataFrame, kind: str, dates: set[str], s: Detecti
 def _hourly_for(spark: SparkSession, fs: _Fs, dates: set[str], s: DetectionSettings) -> DataFrame:
     """The hourly rows of `dates`: measured telemetry, gap flags and filled missing hours."""
     telemetry = _read_partitions(spark, fs, TELEMETRY_DIR, dates)
-    measured = (hourly_rollup(dedupe_telemetry(telemetry)) if telemetry is not None
+    # Cached: the gap rule reads the measured hours three times (arms, rates, the outer join).
+    measured = (hourly_rollup(dedupe_telemetry(telemetry)).cache() if telemetry is not None
                 else spark.createDataFrame([], _measured_ddl()))
     windows = _read_partitions(spark, fs, WINDOWS_DIR, dates)
     if windows is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -23,6 +24,7 @@ from local.stack import LocalStack
 from local.tabular import render
 from local.workdir import Workdir
 
+ROUTER_THREADS = 8
 COLUMNS = ("detected_at", "kind", "facility_id", "robot_id", "metric", "first_hour", "last_hour",
            "anomalous_hours", "peak_z")
 
@@ -46,17 +48,19 @@ def raise_alerts(stack: LocalStack, candidates: Iterable[Candidate]) -> list[dic
     with psycopg.connect(stack.db.url, autocommit=True) as conn:
         publish_pending(conn, stack.s3, stack.client("events"), bucket, stack.names.alert_bus)
     raised: list[dict[str, Any]] = []
-    sqs, sns = stack.sqs, stack.client("sns")
-    while True:
-        messages = sqs.receive_message(QueueUrl=stack.alert_router_queue_url, MaxNumberOfMessages=10,
-                                       WaitTimeSeconds=0).get("Messages", [])
-        if not messages:
-            break
-        for m in messages:
-            event = json.loads(m["Body"])
-            router.route(event, sns, stack.alert_topic_arn)
-            raised.append(event["detail"])
-            sqs.delete_message(QueueUrl=stack.alert_router_queue_url, ReceiptHandle=m["ReceiptHandle"])
+    sqs, sns, queue = stack.sqs, stack.client("sns"), stack.alert_router_queue_url
+    # In AWS each event is its own router invocation; here they run ROUTER_THREADS at a time.
+    with ThreadPoolExecutor(ROUTER_THREADS) as pool:
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", [])
+            if not messages:
+                break
+            events = [json.loads(m["Body"]) for m in messages]
+            list(pool.map(lambda event: router.route(event, sns, stack.alert_topic_arn), events))
+            raised += [event["detail"] for event in events]
+            sqs.delete_message_batch(QueueUrl=queue, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
     append_alerts(stack.workdir, raised)
     return raised
 

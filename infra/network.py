@@ -43,6 +43,11 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "RedshiftServerless": ec2.InterfaceVpcEndpointAwsService.REDSHIFT_SERVERLESS,
     # The Athena views custom resource.
     "Athena": ec2.InterfaceVpcEndpointAwsService.ATHENA,
+    # The alert path: the Glue job invokes the alerts function, which puts events on the bus;
+    # the router publishes them to SNS (infra/alerts.py).
+    "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+    "Events": ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+    "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
 }
 
 

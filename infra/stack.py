@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Fn, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.alerts import AlertsProps, LakeAlerts, alerts_function_name
 from infra.api import ApiProps, LakeApi
 from infra.athena import AthenaProps, LakeAthena
 from infra.backup import BackupProps, LakeBackup
-from infra.catalog import CatalogProps, LakeCatalog
+from infra.catalog import CatalogProps, LakeCatalog, rollup_job_name
 from infra.config import LakeConfig
 from infra.database import DB_NAME, DatabaseProps, LakeDatabase
+from infra.freshness import FreshnessProps, LakeFreshness
 from infra.ingest import IngestProps, LakeIngest
 from infra.keys import KeysProps, LakeKeys
 from infra.log_groups import LogGroupFactory, retention_days
@@ -22,7 +25,7 @@ from infra.raw_access import RawAccess, RawAccessProps
 from infra.removal import data_removal_policy
 from infra.storage import LakeStorage, StorageProps
 from infra.warehouse import WAREHOUSE_DB, LakeWarehouse, WarehouseProps
-from lake.db_roles import API, INGEST, READER
+from lake.db_roles import ALERTS, API, INGEST, READER
 
 
 class LakeStack(Stack):
@@ -59,7 +62,9 @@ class LakeStack(Stack):
         self.catalog = LakeCatalog(
             self, "Catalog",
             CatalogProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
-                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets),
+                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets,
+                         job_arguments={**cfg.detection.job_arguments(),
+                                        "--ALERTS_FUNCTION": alerts_function_name(cfg)}),
         )
         self.ingest = LakeIngest(
             self,
@@ -99,6 +104,18 @@ class LakeStack(Stack):
         self.ingest.connect_database(
             self.database.role_secrets[INGEST.name], self.database.proxy.endpoint, self.database.port, DB_NAME
         )
+        self.alerts = LakeAlerts(
+            self, "Alerts",
+            AlertsProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
+                        processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets, log_groups=log_groups,
+                        glue_job_name=rollup_job_name(cfg)),
+        )
+        self.database.allow_client(self.alerts.function, "Alerts Lambda")
+        self.alerts.connect_database(self.database.role_secrets[ALERTS.name], self.database.proxy.endpoint,
+                                     self.database.port, DB_NAME)
+        self.catalog.role.add_to_policy(iam.PolicyStatement(
+            sid="ExportProcedureWindowsBeforeTheRollup", actions=["lambda:InvokeFunction"],
+            resources=[self.alerts.function.function_arn]))
         self.warehouse = LakeWarehouse(
             self,
             "Warehouse",
@@ -146,7 +163,7 @@ class LakeStack(Stack):
         for security_group in (
             self.ingest.security_group, self.database.migrations.security_group,
             self.database.rotation_security_group, self.warehouse.security_group,
-            self.warehouse.sql.security_group,
+            self.warehouse.sql.security_group, *self.alerts.security_groups,
             *((self.catalog.security_group,) if self.catalog.job else ()),
             *((self.athena.view_function.security_group,) if self.athena.view_function else ()),
         ):
@@ -165,6 +182,8 @@ class LakeStack(Stack):
                     "redshift-sql": self.warehouse.sql.function,
                     "athena-views": self.athena.view_function.function,
                     "api": self.api.function,
+                    "alerts": self.alerts.function,
+                    "alerts-router": self.alerts.router,
                 },
                 glue_job_name=self.catalog.job_name,
             ),
@@ -173,6 +192,7 @@ class LakeStack(Stack):
         for i, name in enumerate(self.catalog.log_group_names(self.catalog.security_configuration_name)):
             self.catalog.job.node.add_dependency(log_groups.create(self.catalog, f"JobLogs{i}", name))
         log_groups.for_cdk_providers(self, cfg.prefix)
+        self.freshness = LakeFreshness(self, "Freshness", FreshnessProps(config=cfg, topic=self.monitoring.topic))
         self._outputs()
 
     @property
@@ -198,5 +218,7 @@ class LakeStack(Stack):
             "ApiUrl": self.api.url,
             "UserPoolId": self.api.user_pool.user_pool_id,
             "UserPoolClientId": self.api.client.user_pool_client_id,
+            "AlertTopicArn": self.alerts.topic.topic_arn,
+            "AlertBusName": self.alerts.bus.event_bus_name,
         }.items():
             CfnOutput(self, name, value=value)

@@ -49,10 +49,29 @@ def lake_root(workdir: Workdir) -> Path:
     return workdir.bucket_dir(_names().buckets["processed"])
 
 
-def open_engine(pg_url: str, workdir: Workdir) -> Any:
-    from local.analytics_engine import open_engine as open_duckdb  # imports duckdb: only when queried
+def pin_as_of_to_data(workdir: Workdir) -> None:
+    """From now on this workdir's views read "now" as the data's last timestamp (`lake demo`)."""
+    workdir.write_json(workdir.as_of_file, {"as_of": "data"})
 
-    return open_duckdb(pg_url, lake_root(workdir), glue_database=_names().glue_database)
+
+def open_engine(pg_url: str, workdir: Workdir) -> Any:
+    """The analytics engine over the workdir, its views filled from this environment's settings.
+
+    "Now" is the current time, as in AWS, unless the workdir is pinned to its data's last
+    timestamp (`pin_as_of_to_data`, done by `lake demo`).
+    """
+    from local.analytics_engine import data_as_of, set_as_of  # imports duckdb: only when queried
+    from local.analytics_engine import open_engine as open_duckdb
+
+    names = _names()
+    con = open_duckdb(pg_url, lake_root(workdir), glue_database=names.glue_database,
+                      settings=load_config().detection)
+    pin = workdir.read_json(workdir.as_of_file, {}) or {}
+    if pin.get("as_of") == "data":
+        when = data_as_of(con)
+        if when is not None:
+            set_as_of(con, when, names.glue_database)
+    return con
 
 
 @contextmanager

@@ -58,6 +58,7 @@ def render_report(
     quality: QualityNumbers,
     trends: Sequence[Trend],
     view_tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]],
+    sections: Sequence[tuple[str, str, list[str], list[tuple[Any, ...]]]] = (),
 ) -> str:
     parts = [
         "<!DOCTYPE html>",
@@ -129,6 +130,11 @@ def render_report(
             if rows
             else '<p class="muted">(no rows)</p>'
         )
+    for heading, note, columns, rows in sections:  # (title, note, columns, rows), e.g. alerts
+        parts.append(f"<h2>{escape(heading)}</h2>")
+        if note:
+            parts.append(f'<p class="muted">{escape(note)}</p>')
+        parts.append(f'<div class="wide">{html_table(columns, rows)}</div>' if rows else '<p class="muted">(none)</p>')
     parts.append("<h2>Trends (analytics views)</h2>")
     if not trends:
         parts.append('<p class="muted">No trend views found in the analytics schema.</p>')

@@ -7,7 +7,7 @@ from infra.network import INTERFACE_ENDPOINTS, NO_RESOURCE_ACTIONS
 # Security group (logical id prefix) -> the only security groups allowed in.
 ALLOWED_SG_INGRESS = {
     "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg", "DatabaseRotationSg"},
-    "DatabaseProxySg": {"IngestSg"},
+    "DatabaseProxySg": {"IngestSg", "AlertsFunctionSg"},
     "CatalogJobSg": {"CatalogJobSg"},
 }
 
@@ -86,7 +86,8 @@ def test_database_is_reachable_from_exactly_the_expected_groups(synth) -> None:
     assert sources == ALLOWED_SG_INGRESS["DatabaseDbSg"]
     proxy_sources = {r["SourceSecurityGroupId"]["Fn::GetAtt"][0]
                      for t, r in _ingress_rules(synth) if t.startswith("DatabaseProxySg")}
-    assert len(proxy_sources) == 1 and next(iter(proxy_sources)).startswith("IngestSg")
+    assert {_prefix(s, ALLOWED_SG_INGRESS["DatabaseProxySg"]) for s in proxy_sources} == {"IngestSg", "AlertsFunctionSg"}
+    assert len(proxy_sources) == 2
 
 
 def test_default_security_group_is_stripped(synth) -> None:

@@ -199,7 +199,8 @@ class FakeRedshift:
 
 PLACEHOLDER_VALUES = {"GLUE_DATABASE": "surgical_lake", "SPECTRUM_ROLE_ARN": "arn:aws:iam::1:role/spectrum",
                       "RDS_HOST": "db.internal", "RDS_PORT": "5432", "RDS_DATABASE": "surgical_lake",
-                      "RDS_SECRET_ARN": "arn:secret:rds", "INACTIVITY_HOURS": "48"}
+                      "RDS_SECRET_ARN": "arn:secret:rds", "INACTIVITY_HOURS": "48",
+                      "API_DB_USER": "IAMR:surgical-lake-dev-api"}
 
 
 def _sql_props() -> dict[str, Any]:

@@ -28,11 +28,15 @@ def test_named_query_description_is_the_header_question() -> None:
     assert query_description("SELECT 1", "q.sql") == "q.sql"
 
 
+# One left-to-right pass, so a quote inside a comment or `--` inside a string is not misread:
+# `--` comments, quoted strings and dollar-quoted bodies ($$ ... $$, a stored procedure's).
+_OPAQUE = re.compile(r"--[^\n]*|'(?:[^']|'')*'|\$\$.*?\$\$", re.DOTALL)
+
+
 def _statements(sql: str) -> list[str]:
-    """Statements of a file, ignoring `--` comments and semicolons inside quoted strings."""
-    without_strings = re.sub(r"'(?:[^']|'')*'", "''", sql)
-    without_comments = re.sub(r"--[^\n]*", "", without_strings)
-    return [s for s in without_comments.split(";") if s.strip()]
+    """Statements of a file, ignoring `--` comments and semicolons inside strings and $$ bodies."""
+    flat = _OPAQUE.sub(lambda m: "" if m.group().startswith("--") else "''", sql)
+    return [s for s in flat.split(";") if s.strip()]
 
 
 @pytest.mark.parametrize("folder", ["sql/redshift", "sql/athena"])
@@ -49,3 +53,6 @@ def test_every_deployed_sql_file_is_one_statement(folder: str) -> None:
 def test_statement_counter_sees_through_strings_and_comments(tmp_path: Path) -> None:
     assert len(_statements("-- a; b\nSELECT 'x;y' AS s;\n")) == 1
     assert len(_statements("SELECT 1; SELECT 2;")) == 2
+    assert len(_statements("-- the API's user\nCALL p('a;b');\n")) == 1
+    assert len(_statements("CREATE PROCEDURE p() AS $$\nBEGIN\n  x;\n  y;\nEND;\n$$ LANGUAGE plpgsql;")) == 1
+    assert len(_statements("SELECT '--not a comment'; SELECT 2;")) == 2

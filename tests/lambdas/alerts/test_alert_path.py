@@ -160,7 +160,7 @@ def test_router_sets_the_facility_attribute_hospitals_filter_on(alert_lake: Aler
 
 def _procedure(pid: int, robot_id: str, start: dt.datetime, hours: float, status: str = "completed") -> dict:
     return {"procedure_id": f"PROC-{pid:06d}", "robot_id": robot_id, "facility_id": "FAC-001",
-            "surgeon_id": "SURG-0001", "patient_key": "a" * 64, "patient_birth_year": 1960,
+            "surgeon_id": "SURG-0001", "patient_key": "a" * 64, "patient_age_at_procedure": 64,
             "patient_age_90_plus": False, "patient_zip3": "100", "procedure_type": "t", "procedure_category": "c",
             "complexity": "low", "is_emergency": False, "scheduled_start": start, "actual_start": start,
             "actual_end": start + dt.timedelta(hours=hours), "status": status, **LINEAGE}

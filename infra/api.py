@@ -36,6 +36,7 @@ from api.principal import ADMIN_GROUP, PHI_GROUP
 from infra.bundling import LAMBDA_RUNTIME, lambda_code
 from infra.config import REPO_ROOT, LakeConfig
 from infra.log_groups import LogGroupFactory
+from infra.removal import data_removal_policy
 
 API_REQUIREMENTS = REPO_ROOT / "api" / "requirements.txt"
 API_HANDLER = "api.lambda_handler.handler"
@@ -109,7 +110,7 @@ class LakeApi(Construct):
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             deletion_protection=cfg.retain_data,
-            removal_policy=RemovalPolicy.RETAIN if cfg.retain_data else RemovalPolicy.DESTROY,
+            removal_policy=data_removal_policy(cfg),
         )
         for name, description in ((ADMIN_GROUP, "every facility and the ingest ledger"),
                                   (PHI_GROUP, "patient-level fields (pseudonymized key, age, 90+ flag, ZIP3)")):

@@ -15,19 +15,17 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
-from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import LakeConfig
-from infra.monitoring import INGEST_NAMESPACE, INGEST_SERVICE
+from infra.monitoring import INGEST_NAMESPACE, INGEST_SERVICE, LakeMonitoring
 from lake.detection import FACILITY_DIMENSION, FRESHNESS_METRICS
 
 
 @dataclass(frozen=True)
 class FreshnessProps:
     config: LakeConfig
-    topic: sns.ITopic  # the operations alarm topic
+    monitoring: LakeMonitoring  # the alarm topic's owner (its policy names each alarm)
 
 
 class LakeFreshness(Construct):
@@ -35,7 +33,6 @@ class LakeFreshness(Construct):
         super().__init__(scope, construct_id)
         cfg = props.config
         hours = cfg.detection.inactivity_hours
-        action = cw_actions.SnsAction(props.topic)
         self.alarms: list[cw.Alarm] = []
         for facility in cfg.freshness_facilities:
             for entity, metric_name in FRESHNESS_METRICS.items():
@@ -49,6 +46,5 @@ class LakeFreshness(Construct):
                     evaluation_periods=hours, datapoints_to_alarm=hours,
                     treat_missing_data=cw.TreatMissingData.BREACHING,
                 )
-                alarm.add_alarm_action(action)
-                alarm.add_ok_action(action)
+                props.monitoring.route_alarm(alarm, recovery=True)
                 self.alarms.append(alarm)

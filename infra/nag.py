@@ -155,22 +155,29 @@ def _replication(config: LakeConfig) -> dict[str, list[NagPackSuppression]]:
     )}
 
 
+def _invocation(function: lambda_.Function) -> str:
+    """How a function without a DLQ is invoked, and where its failures go instead."""
+    if isinstance(function.node.scope, DeployTimeFunction):
+        return ("invoked by CloudFormation at deploy time (one of the three deploy-time functions: "
+                "rds-migrate, redshift-sql, athena-views), which records a failure in the stack events "
+                "and rolls back")
+    if function.node.path.endswith("/Api/Function"):
+        return ("invoked synchronously by API Gateway (the query API): an error is the caller's 5xx "
+                "response, there is no event to keep")
+    return ("invoked by an SQS event source mapping; a message that fails maxReceiveCount times "
+            "goes to the ingest queue's DLQ (redrive policy)")
+
+
 def _per_construct(stack: Stack) -> None:
     """Lambda runtime, DLQ and managed-policy findings per function; inline policies per role."""
     for construct in stack.node.find_all():
         if isinstance(construct, lambda_.Function) and construct.role is not None:
             name = construct.node.path.removeprefix(f"{stack.stack_name}/")
-            deploy_time = isinstance(construct.node.scope, DeployTimeFunction)
-            invoked = ("invoked by CloudFormation at deploy time (one of the three deploy-time functions: "
-                       "rds-migrate, redshift-sql, athena-views), which records a failure in the stack events "
-                       "and rolls back" if deploy_time else
-                       "invoked by an SQS event source mapping; a message that fails maxReceiveCount times "
-                       "goes to the ingest queue's DLQ (redrive policy)")
-            NagSuppressions.add_resource_suppressions(construct, [
-                _s("AwsSolutions-L1", f"{name}: Python 3.12 on purpose: the AWSSDKPandas-Python312 layer and "
-                   "the bundled cp312 manylinux wheels must match the runtime."),
-                _s("HIPAA.Security-LambdaDLQ", f"{name} is {invoked}."),
-            ])
+            suppressions = [_s("AwsSolutions-L1", f"{name}: Python 3.12 on purpose: the bundled cp312 manylinux "
+                               "wheels (ADR 0006) and the tests' Lambda runtime Python must match the runtime.")]
+            if construct.dead_letter_queue is None:  # asynchronously invoked functions have one
+                suppressions.append(_s("HIPAA.Security-LambdaDLQ", f"{name} is {_invocation(construct)}."))
+            NagSuppressions.add_resource_suppressions(construct, suppressions)
             NagSuppressions.add_resource_suppressions(construct.role, [
                 _s("AwsSolutions-IAM4", f"{name}: AWS-managed Lambda execution policies: CloudWatch Logs "
                    "writes and the ENI actions a VPC function needs (no resource-level permissions).",
@@ -236,11 +243,12 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
                "have no resource type; a condition limits them to the function's own statements.", ["Resource::*"]),
         ],
         "Alerts/Function/ServiceRole/DefaultPolicy/Resource": [
-            _s("AwsSolutions-IAM5", "The alerts function reads and deletes the rollup's pending alert files, "
-               "sets aside unreadable ones and rewrites the procedure-window export: objects under those "
-               "three prefixes of the stack's own processed bucket, whose names the job and the export choose.",
-               [RegexAppliesTo(regex=r"/^Resource::<StorageProcessed[0-9A-F]{8}\.Arn>\/"
-                                     r"(_alerts\/pending|_alerts\/rejected|_reference)\/\*$/")]),
+            _s("AwsSolutions-IAM5", "The alerts function reads and deletes (DeleteObject, never a version) the "
+               "rollup's pending alert files, sets aside unreadable ones and rewrites the procedure-window "
+               "export: objects under those three prefixes of the stack's own processed bucket, whose names "
+               "the job and the export choose.",
+               [objects("Processed", p) for p in ("_alerts/pending/*", "_alerts/rejected/*",
+                                                  "_reference/procedure_windows/*")]),
         ],
         "Api/RestApi/CloudWatchRole/Resource": [
             _s("AwsSolutions-IAM4", "API Gateway's account-level logging role: the AWS-managed "

@@ -37,8 +37,9 @@ class LakeStack(Stack):
         self.config = cfg
         removal = data_removal_policy(cfg)
         raw_bucket_arn = f"arn:{Aws.PARTITION}:s3:::{cfg.bucket_name('raw', self.account, self.region)}"
+        bus_arn = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/{cfg.alert_bus_name}"
         self.keys = LakeKeys(self, "Keys", KeysProps(prefix=cfg.prefix, removal_policy=removal,
-                                                     raw_bucket_arn=raw_bucket_arn))
+                                                     raw_bucket_arn=raw_bucket_arn, event_bus_arn=bus_arn))
         log_groups = LogGroupFactory(self.keys.ops_key, retention_days(cfg.log_retention_days), removal)
 
         self.network = LakeNetwork(
@@ -163,11 +164,12 @@ class LakeStack(Stack):
         for security_group in (
             self.ingest.security_group, self.database.migrations.security_group,
             self.database.rotation_security_group, self.warehouse.security_group,
-            self.warehouse.sql.security_group, *self.alerts.security_groups,
+            self.warehouse.sql.security_group, self.alerts.function_security_group,
             *((self.catalog.security_group,) if self.catalog.job else ()),
             *((self.athena.view_function.security_group,) if self.athena.view_function else ()),
         ):
             self.network.allow_aws_apis(security_group)
+        self.network.allow_aws_apis(self.alerts.router_security_group, s3=False)  # SNS only
         self.monitoring = LakeMonitoring(
             self,
             "Monitoring",
@@ -192,7 +194,7 @@ class LakeStack(Stack):
         for i, name in enumerate(self.catalog.log_group_names(self.catalog.security_configuration_name)):
             self.catalog.job.node.add_dependency(log_groups.create(self.catalog, f"JobLogs{i}", name))
         log_groups.for_cdk_providers(self, cfg.prefix)
-        self.freshness = LakeFreshness(self, "Freshness", FreshnessProps(config=cfg, topic=self.monitoring.topic))
+        self.freshness = LakeFreshness(self, "Freshness", FreshnessProps(config=cfg, monitoring=self.monitoring))
         self._outputs()
 
     @property

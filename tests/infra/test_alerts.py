@@ -76,8 +76,9 @@ def test_permissions_are_scoped_to_the_alert_path(synth) -> None:
     objects = {_flat(r) for st in alerts if any(a.startswith("s3:") for a in _actions(st))
                for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])}
     # THEN objects only under the three prefixes it manages (and list on the bucket itself)
-    assert {o for o in objects if "/" in o} == {
-        "<StorageProcessed>/_alerts/pending/*", "<StorageProcessed>/_alerts/rejected/*", "<StorageProcessed>/_reference/*"}
+    assert {o for o in objects if "/" in o} == {"<StorageProcessed>/_alerts/pending/*",
+                                                "<StorageProcessed>/_alerts/rejected/*",
+                                                "<StorageProcessed>/_reference/procedure_windows/*"}
     router = _statements(synth, "AlertsRouterServiceRole")
     publish = [s for s in router if "sns:Publish" in _actions(s)]
     assert len(publish) == 1 and publish[0]["Resource"]["Ref"].startswith("AlertsTopic")

@@ -91,7 +91,8 @@ def test_function_runs_in_the_vpc_and_reaches_only_the_proxy_and_the_endpoints(s
         (443, "NetworkEndpoint"), (5432, "DatabaseProxySg")]
     # the proxy admits the API (its own ingress rule) and knows lake_api's secret
     proxy = synth.one("AWS::RDS::DBProxy")
-    assert {a["SecretArn"]["Ref"][:17] for a in proxy["Auth"]} == {"DatabaseIngestSec", "DatabaseApiSecret"}
+    assert {a["SecretArn"]["Ref"][:17] for a in proxy["Auth"]} == {"DatabaseIngestSec", "DatabaseApiSecret",
+                                                                   "DatabaseAlertsSec"}
     ingress = [r["Properties"] for r in synth.resources("AWS::EC2::SecurityGroupIngress").values()
                if r["Properties"].get("SourceSecurityGroupId", {}).get("Fn::GetAtt", [""])[0] == sg_id]
     assert [(r["FromPort"], r["GroupId"]["Fn::GetAtt"][0][:15]) for r in ingress] == [(5432, "DatabaseProxySg")]

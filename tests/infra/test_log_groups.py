@@ -68,6 +68,8 @@ def _written(synth) -> list[tuple[str, str]]:
             security, role = props["SecurityConfiguration"], {"Ref": props["Role"]["Fn::GetAtt"][0]}
             out += [(lid, _join(f"/aws-glue/jobs/{security}-role/", role, f"/{stream}")) for stream in ("output", "error")]
             out.append((lid, f"/aws-glue/jobs/logs-v2-{security}"))
+        elif kind == "AWS::Events::EventBus":  # writes logs only with a LogConfig (it would need a group)
+            assert "LogConfig" not in props, f"{lid}: bus logging needs a pre-created group"
         elif kind == "AWS::EC2::FlowLog":
             out.append((lid, f"ref:{props['LogGroupName']['Ref']}"))
         else:

@@ -7,7 +7,7 @@ from infra.network import INTERFACE_ENDPOINTS, NO_RESOURCE_ACTIONS
 # Security group (logical id prefix) -> the only security groups allowed in.
 ALLOWED_SG_INGRESS = {
     "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg", "DatabaseRotationSg"},
-    "DatabaseProxySg": {"IngestSg", "AlertsFunctionSg"},
+    "DatabaseProxySg": {"IngestSg", "AlertsFunctionSg", "ApiSg"},
     "CatalogJobSg": {"CatalogJobSg"},
 }
 
@@ -86,8 +86,9 @@ def test_database_is_reachable_from_exactly_the_expected_groups(synth) -> None:
     assert sources == ALLOWED_SG_INGRESS["DatabaseDbSg"]
     proxy_sources = {r["SourceSecurityGroupId"]["Fn::GetAtt"][0]
                      for t, r in _ingress_rules(synth) if t.startswith("DatabaseProxySg")}
-    assert {_prefix(s, ALLOWED_SG_INGRESS["DatabaseProxySg"]) for s in proxy_sources} == {"IngestSg", "AlertsFunctionSg"}
-    assert len(proxy_sources) == 2
+    assert {_prefix(s, ALLOWED_SG_INGRESS["DatabaseProxySg"]) for s in proxy_sources} == {
+        "IngestSg", "AlertsFunctionSg", "ApiSg"}
+    assert len(proxy_sources) == 3
 
 
 def test_default_security_group_is_stripped(synth) -> None:
@@ -132,7 +133,7 @@ def _as_list(value):
 
 
 WORKLOADS = ("IngestSg", "DatabaseMigrateSg", "DatabaseRotationSg", "WarehouseSg", "WarehouseApplySqlSg",
-             "AthenaCreateViewsSg", "CatalogJobSg")
+             "AthenaCreateViewsSg", "CatalogJobSg", "AlertsFunctionSg", "AlertsRouterSg", "ApiSg")
 GROUPS = (*WORKLOADS, "NetworkEndpointSg", "DatabaseProxySg", "DatabaseDbSg")
 S3_PREFIX_LIST = {"Fn::FindInMap": ["S3PrefixList", {"Ref": "AWS::Region"}, "id"]}
 DB_PORT = {"Fn::GetAtt": ["DatabaseInstanceAA8A5FDE", "Endpoint.Port"]}  # the instance's port, a token
@@ -174,6 +175,10 @@ def test_workloads_send_only_https_to_the_endpoints_and_s3_and_the_database_port
         "WarehouseApplySqlSg": aws_apis,
         "AthenaCreateViewsSg": aws_apis,
         "CatalogJobSg": aws_apis | {("CatalogJobSg", 0, 65535)},  # Glue workers talk to each other
+        "AlertsFunctionSg": aws_apis | {("DatabaseProxySg", 5432, 5432)},
+        "AlertsRouterSg": {("NetworkEndpointSg", 443, 443)},  # it only publishes to SNS
+        # the query API reads RDS and the Data API, never S3: no prefix-list rule
+        "ApiSg": {("NetworkEndpointSg", 443, 443), ("DatabaseProxySg", 5432, 5432)},
     }
     # AND the endpoints and the database send nothing; the proxy only to the database
     assert egress["NetworkEndpointSg"] == egress["DatabaseDbSg"] == {NO_TRAFFIC}

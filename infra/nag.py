@@ -250,6 +250,11 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
                [objects("Processed", p) for p in ("_alerts/pending/*", "_alerts/rejected/*",
                                                   "_reference/procedure_windows/*")]),
         ],
+        "Alerts/Router/ServiceRole/DefaultPolicy/Resource": [
+            _s("AwsSolutions-IAM5", "grant_publish on the alert topic, encrypted with the ops key: SNS needs "
+               "GenerateDataKey* on that key only (KeysOpsKey) to encrypt what the router publishes.",
+               ["Action::kms:GenerateDataKey*"]),
+        ],
         "Api/RestApi/CloudWatchRole/Resource": [
             _s("AwsSolutions-IAM4", "API Gateway's account-level logging role: the AWS-managed "
                "AmazonAPIGatewayPushToCloudWatchLogs policy is what API Gateway documents for execution logs.",

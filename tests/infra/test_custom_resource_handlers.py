@@ -368,9 +368,9 @@ def test_work_still_running_at_the_deadline_is_answered_failed_once() -> None:
 
     context = FakeContext(remaining_ms=20_300)
     timer = threading.Timer(1.0, release.set)
+    started = time.monotonic()  # before the timer starts: the work cannot return sooner than 1 s
     timer.start()
     # WHEN the resource is created
-    started = time.monotonic()
     doc = run_custom_resource(_event("Create", {}), context, "pid", stuck, sent)
     # THEN CloudFormation got FAILED at the deadline, and nothing more when the work came back
     assert [d["Status"] for _, d in sent] == ["FAILED"] and doc["Status"] == "FAILED"

@@ -14,7 +14,7 @@ SILENT = {
     "AWS::Backup::BackupVault", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::EC2::RouteTable",
     "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupEgress", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::Subnet",
     "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC", "AWS::EC2::VPCEndpoint", "AWS::Events::Rule",
-    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
     "AWS::Glue::Connection", "AWS::Glue::Database", "AWS::Glue::SecurityConfiguration", "AWS::Glue::Table",
     "AWS::Glue::Trigger", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::KMS::Alias", "AWS::KMS::Key",
     "AWS::Lambda::EventSourceMapping", "AWS::Logs::LogGroup", "AWS::RDS::DBParameterGroup",

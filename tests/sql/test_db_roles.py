@@ -66,6 +66,10 @@ def test_alerts_keeps_its_episodes_and_reads_robots_and_procedures_only(
         assert conn.execute("SELECT count(*) FROM surgical_robots").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM surgical_procedures").fetchone() == (0,)
         assert _denied(conn, "DELETE FROM alert_episodes")
+        # AND of procedures only the window columns the export reads, never a patient column
+        conn.execute("SELECT procedure_id, robot_id, status, actual_start, actual_end FROM surgical_procedures")
+        assert _denied(conn, "SELECT patient_key FROM surgical_procedures")
+        assert _denied(conn, "SELECT * FROM surgical_procedures")
         assert _denied(conn, "SELECT * FROM procedure_outcomes")
         assert _denied(conn, "SELECT * FROM etl.ingest_ledger")
         assert _denied(conn, ROBOT)

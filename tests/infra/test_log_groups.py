@@ -23,6 +23,12 @@ SILENT = {
     "AWS::SQS::QueuePolicy", "AWS::SecretsManager::ResourcePolicy", "AWS::SecretsManager::RotationSchedule",
     "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment", "Custom::AthenaViews",
     "Custom::RdsMigrations", "Custom::RedshiftSql", "Custom::S3AutoDeleteObjects", "Custom::VpcRestrictDefaultSG",
+    # The query API: the pool logs nothing without a log delivery configuration (none); API
+    # Gateway logs through its stage (below); the WAF through its logging configuration (below).
+    "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
+    "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Account", "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Resource", "AWS::ApiGateway::Method", "AWS::ApiGateway::Authorizer",
+    "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",
 }
 
 
@@ -68,6 +74,11 @@ def _written(synth) -> list[tuple[str, str]]:
             security, role = props["SecurityConfiguration"], {"Ref": props["Role"]["Fn::GetAtt"][0]}
             out += [(lid, _join(f"/aws-glue/jobs/{security}-role/", role, f"/{stream}")) for stream in ("output", "error")]
             out.append((lid, f"/aws-glue/jobs/logs-v2-{security}"))
+        elif kind == "AWS::ApiGateway::Stage":  # access logs, and execution logs in a group API Gateway names
+            out.append((lid, f"ref:{props['AccessLogSetting']['DestinationArn']['Fn::GetAtt'][0]}"))
+            out.append((lid, _join("API-Gateway-Execution-Logs_", props["RestApiId"], f"/{props['StageName']}")))
+        elif kind == "AWS::WAFv2::LoggingConfiguration":  # a log group named in an ARN
+            out += [(lid, d["Fn::Join"][1][-1].split(":log-group:")[1]) for d in props["LogDestinationConfigs"]]
         elif kind == "AWS::Events::EventBus":  # writes logs only with a LogConfig (it would need a group)
             assert "LogConfig" not in props, f"{lid}: bus logging needs a pre-created group"
         elif kind == "AWS::EC2::FlowLog":

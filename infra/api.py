@@ -110,7 +110,7 @@ class LakeApi(Construct):
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             deletion_protection=cfg.retain_data,
-            removal_policy=data_removal_policy(cfg),
+            removal_policy=data_removal_policy(cfg),  # prod: RetainExceptOnCreate (infra/removal.py)
         )
         for name, description in ((ADMIN_GROUP, "every facility and the ingest ledger"),
                                   (PHI_GROUP, "patient-level fields (pseudonymized key, age, 90+ flag, ZIP3)")):

@@ -155,17 +155,19 @@ def _replication(config: LakeConfig) -> dict[str, list[NagPackSuppression]]:
     )}
 
 
-def _invocation(function: lambda_.Function) -> str:
-    """How a function without a DLQ is invoked, and where its failures go instead."""
-    if isinstance(function.node.scope, DeployTimeFunction):
+def _invocation(name: str, deploy_time: bool) -> str | None:
+    """How a function without its own DLQ is invoked, i.e. why it needs none; None: it needs one."""
+    if deploy_time:
         return ("invoked by CloudFormation at deploy time (one of the three deploy-time functions: "
                 "rds-migrate, redshift-sql, athena-views), which records a failure in the stack events "
                 "and rolls back")
-    if function.node.path.endswith("/Api/Function"):
-        return ("invoked synchronously by API Gateway (the query API): an error is the caller's 5xx "
-                "response, there is no event to keep")
-    return ("invoked by an SQS event source mapping; a message that fails maxReceiveCount times "
-            "goes to the ingest queue's DLQ (redrive policy)")
+    if name == "Ingest/Function":
+        return ("invoked by an SQS event source mapping; a message that fails maxReceiveCount times "
+                "goes to the ingest queue's DLQ (redrive policy)")
+    if name.startswith("Api/"):
+        return ("invoked synchronously by API Gateway: the client receives the error and retries; "
+                "there is no event to keep")
+    return None
 
 
 def _per_construct(stack: Stack) -> None:
@@ -173,11 +175,13 @@ def _per_construct(stack: Stack) -> None:
     for construct in stack.node.find_all():
         if isinstance(construct, lambda_.Function) and construct.role is not None:
             name = construct.node.path.removeprefix(f"{stack.stack_name}/")
-            suppressions = [_s("AwsSolutions-L1", f"{name}: Python 3.12 on purpose: the bundled cp312 manylinux "
-                               "wheels (ADR 0006) and the tests' Lambda runtime Python must match the runtime.")]
-            if construct.dead_letter_queue is None:  # asynchronously invoked functions have one
-                suppressions.append(_s("HIPAA.Security-LambdaDLQ", f"{name} is {_invocation(construct)}."))
-            NagSuppressions.add_resource_suppressions(construct, suppressions)
+            deploy_time = isinstance(construct.node.scope, DeployTimeFunction)
+            invoked = _invocation(name, deploy_time)
+            NagSuppressions.add_resource_suppressions(construct, [
+                _s("AwsSolutions-L1", f"{name}: Python 3.12 on purpose: the bundled cp312 manylinux wheels "
+                   "(constraints.txt) are tested under CPython 3.12, the runtime's Python (ADR 0006)."),
+                *([_s("HIPAA.Security-LambdaDLQ", f"{name} is {invoked}.")] if invoked else []),
+            ])
             NagSuppressions.add_resource_suppressions(construct.role, [
                 _s("AwsSolutions-IAM4", f"{name}: AWS-managed Lambda execution policies: CloudWatch Logs "
                    "writes and the ENI actions a VPC function needs (no resource-level permissions).",

@@ -33,7 +33,8 @@ from lambdas.custom_resource import (
 PHYSICAL_ID = "redshift-sql"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "redshift"
 PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
-PLACEHOLDERS = ("GLUE_DATABASE", "SPECTRUM_ROLE_ARN", "RDS_HOST", "RDS_PORT", "RDS_DATABASE", "RDS_SECRET_ARN")
+PLACEHOLDERS = ("GLUE_DATABASE", "SPECTRUM_ROLE_ARN", "RDS_HOST", "RDS_PORT", "RDS_DATABASE", "RDS_SECRET_ARN",
+                "API_DB_USER")
 DONE_STATES = {"FINISHED", "FAILED", "ABORTED"}
 
 

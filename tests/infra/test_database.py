@@ -107,13 +107,14 @@ def test_each_client_uses_its_own_role_and_only_the_migrations_see_the_master(sy
               for f in synth.resources("AWS::Lambda::Function").values()}
     assert env_of[f"{prefix}-ingest"]["DB_SECRET_ARN"]["Ref"].startswith("DatabaseIngestSecretAttachment")
     assert env_of[f"{prefix}-alerts"]["DB_SECRET_ARN"]["Ref"].startswith("DatabaseAlertsSecretAttachment")
+    assert env_of[f"{prefix}-api"]["DB_SECRET_ARN"]["Ref"].startswith("DatabaseApiSecretAttachment")
     # AND only the migration function may read the master secret (the Spectrum role no longer)
     assert readers_of[master] and all(k.startswith("DatabaseMigrate") for k in readers_of[master]), readers_of
     assert [k for k in readers_of[reader] if not k.startswith("DatabaseMigrate")] == [
         next(k for k in policies if k.startswith("WarehouseSpectrumFederatedRole"))]
     assert all(k.startswith(("DatabaseMigrate", "IngestFunction", "DatabaseInstanceProxy")) for k in readers_of[ingest])
     assert all(k.startswith(("DatabaseMigrate", "AlertsFunction", "DatabaseInstanceProxy")) for k in readers_of[alerts])
-    assert all(k.startswith(("DatabaseMigrate", "Api", "DatabaseInstanceProxy")) for k in readers_of[api])
+    assert all(k.startswith(("DatabaseMigrate", "ApiRole", "DatabaseInstanceProxy")) for k in readers_of[api])
     assert synth.one("Custom::RedshiftSql")["Placeholders"]["RDS_SECRET_ARN"]["Ref"].startswith(
         "DatabaseReaderSecretAttachment")
     # AND the migrations get the master (to create the roles) and every role's secret

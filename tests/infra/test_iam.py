@@ -11,9 +11,7 @@ STAR_ALLOWED = {
     "ec2:DescribeVpcEndpoints", "ec2:DescribeRouteTables", "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcAttribute", "ec2:DescribeNetworkInterfaces",
     "cloudwatch:PutMetricData", "redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
-    # no resource type either (Service Authorization Reference, Amazon Redshift Data API); like the
-    # two above, limited to the caller's own statements by redshift-data:statement-owner-iam-userid
-    "redshift-data:CancelStatement",
+    "redshift-data:CancelStatement",  # like the two above: no resource type (the API cancels its own)
 }
 
 

@@ -14,7 +14,7 @@ SILENT = {
     "AWS::Backup::BackupVault", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::EC2::RouteTable",
     "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupEgress", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::Subnet",
     "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC", "AWS::EC2::VPCEndpoint", "AWS::Events::Rule",
-    "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission",
+    "AWS::Lambda::EventInvokeConfig",
     "AWS::Glue::Connection", "AWS::Glue::Database", "AWS::Glue::SecurityConfiguration", "AWS::Glue::Table",
     "AWS::Glue::Trigger", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::KMS::Alias", "AWS::KMS::Key",
     "AWS::Lambda::EventSourceMapping", "AWS::Logs::LogGroup", "AWS::RDS::DBParameterGroup",
@@ -23,12 +23,12 @@ SILENT = {
     "AWS::SQS::QueuePolicy", "AWS::SecretsManager::ResourcePolicy", "AWS::SecretsManager::RotationSchedule",
     "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment", "Custom::AthenaViews",
     "Custom::RdsMigrations", "Custom::RedshiftSql", "Custom::S3AutoDeleteObjects", "Custom::VpcRestrictDefaultSG",
-    # The query API: the pool logs nothing without a log delivery configuration (none); API
-    # Gateway logs through its stage (below); the WAF through its logging configuration (below).
+    # the query API (infra/api.py): its stage and WAF logging are writers below; the pool does
+    # not export logs (no LogDeliveryConfiguration)
+    "AWS::ApiGateway::Account", "AWS::ApiGateway::Authorizer", "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Method", "AWS::ApiGateway::Resource", "AWS::ApiGateway::RestApi",
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
-    "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Account", "AWS::ApiGateway::Deployment",
-    "AWS::ApiGateway::Resource", "AWS::ApiGateway::Method", "AWS::ApiGateway::Authorizer",
-    "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",
+    "AWS::Lambda::Permission", "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",
 }
 
 
@@ -74,11 +74,13 @@ def _written(synth) -> list[tuple[str, str]]:
             security, role = props["SecurityConfiguration"], {"Ref": props["Role"]["Fn::GetAtt"][0]}
             out += [(lid, _join(f"/aws-glue/jobs/{security}-role/", role, f"/{stream}")) for stream in ("output", "error")]
             out.append((lid, f"/aws-glue/jobs/logs-v2-{security}"))
-        elif kind == "AWS::ApiGateway::Stage":  # access logs, and execution logs in a group API Gateway names
+        elif kind == "AWS::ApiGateway::Stage":  # access logs (ours) and execution logs (API Gateway's name)
             out.append((lid, f"ref:{props['AccessLogSetting']['DestinationArn']['Fn::GetAtt'][0]}"))
-            out.append((lid, _join("API-Gateway-Execution-Logs_", props["RestApiId"], f"/{props['StageName']}")))
-        elif kind == "AWS::WAFv2::LoggingConfiguration":  # a log group named in an ARN
-            out += [(lid, d["Fn::Join"][1][-1].split(":log-group:")[1]) for d in props["LogDestinationConfigs"]]
+            if any(m.get("LoggingLevel", "OFF") != "OFF" for m in props.get("MethodSettings", [])):
+                out.append((lid, _join("API-Gateway-Execution-Logs_", props["RestApiId"], f"/{props['StageName']}")))
+        elif kind == "AWS::WAFv2::LoggingConfiguration":
+            (arn,) = props["LogDestinationConfigs"]  # arn:...:log-group:<name>, joined from tokens
+            out.append((lid, _name(arn["Fn::Join"][1][-1].split(":log-group:", 1)[1])))
         elif kind == "AWS::Events::EventBus":  # writes logs only with a LogConfig (it would need a group)
             assert "LogConfig" not in props, f"{lid}: bus logging needs a pre-created group"
         elif kind == "AWS::EC2::FlowLog":

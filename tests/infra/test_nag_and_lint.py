@@ -107,10 +107,15 @@ def test_lambda_dlq_acknowledgments_name_their_function_and_the_three_deploy_tim
     assert set(by_function) == {"IngestFunction", "DatabaseMigrateFunction", "WarehouseApplySqlFunction",
                                 "AthenaCreateViewsFunction", "ApiFunction"}
     deploy_time = [r for r in reasons.values() if "deploy time" in r]
-    assert len(deploy_time) == 3
+    assert len(reasons) == 5 and len(deploy_time) == 3
     assert all("three deploy-time functions" in r and "two" not in r for r in deploy_time)
-    assert "SQS event source mapping" in by_function["IngestFunction"]
-    assert "synchronously by API Gateway" in by_function["ApiFunction"]
+    # AND the two others say how they are invoked: the ingest by SQS (its DLQ), the API by API Gateway
+    assert [r for lid, r in reasons.items() if lid.startswith("IngestFunction")] == [
+        "Ingest/Function is invoked by an SQS event source mapping; a message that fails maxReceiveCount "
+        "times goes to the ingest queue's DLQ (redrive policy)."]
+    assert [r for lid, r in reasons.items() if lid.startswith("ApiFunction")] == [
+        "Api/Function is invoked synchronously by API Gateway: the client receives the error and retries; "
+        "there is no event to keep."]
 
 
 def test_replication_acknowledgment_gives_the_backup_reason_in_prod(dev, prod) -> None:

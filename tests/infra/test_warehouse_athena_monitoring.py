@@ -36,6 +36,8 @@ def test_redshift_sql_custom_resource_carries_every_placeholder(synth) -> None:
         "GLUE_DATABASE", "SPECTRUM_ROLE_ARN", "RDS_HOST", "RDS_PORT", "RDS_DATABASE", "RDS_SECRET_ARN",
         "API_DB_USER", "INACTIVITY_HOURS"}
     assert resource["Placeholders"]["INACTIVITY_HOURS"] == str(synth.config.detection.inactivity_hours)
+    # the Redshift user the API function's role maps to (IAM authentication: IAMR:<role name>)
+    assert resource["Placeholders"]["API_DB_USER"] == f"IAMR:{synth.config.prefix}-api"
     assert resource["Placeholders"]["RDS_HOST"]["Fn::GetAtt"][1] == "Endpoint.Address"
     assert resource["SqlDigest"] == sql_digest(sql_files(REDSHIFT_SQL))
 

@@ -101,7 +101,8 @@ def open_engine(
     `pg_url`; tables found in neither are created empty from the migrations. `lake_root` is
     a folder (or, with `filesystem`, a path inside that pyarrow filesystem) holding
     `<table>/date=.../*.parquet`; missing tables are empty with the contract's columns.
-    `settings` fill the views' placeholders (defaults when None).
+    `settings` fill the views' placeholders (defaults when None). Without `views`, only
+    `analytics.as_of` (what the views read as "now") is created.
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -117,6 +118,8 @@ def open_engine(
         for sql_file in athena_files(glue_database):
             if sql_file.kind == "view":
                 _execute(con, sql_file)
+    else:  # the query API inlines each view's query over its confined tables: only "now" is needed
+        _create_as_of(con)
     return con
 
 
@@ -146,6 +149,12 @@ def run_athena_query(con: duckdb.DuckDBPyConnection, name: str,
     if name not in queries:
         raise EngineError(f"no Athena named query {name!r}; known: {sorted(queries)}")
     return run_query(con, queries[name].duckdb_sql)
+
+
+def _create_as_of(con: duckdb.DuckDBPyConnection) -> None:
+    """Only the `analytics.as_of` view (the current time)."""
+    (as_of,) = [f for f in redshift_views() if f.kind == "view" and f.name == "as_of"]
+    _execute(con, as_of)
 
 
 def set_as_of(con: duckdb.DuckDBPyConnection, as_of: datetime,

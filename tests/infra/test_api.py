@@ -82,6 +82,7 @@ def test_function_runs_in_the_vpc_and_reaches_only_the_proxy_and_the_endpoints(s
     env = fn["Environment"]["Variables"]
     assert env["DB_SECRET_ARN"]["Ref"].startswith("DatabaseApiSecret")
     assert env["REDSHIFT_DATABASE"] == "analytics"
+    assert env["INACTIVITY_HOURS"] == str(synth.config.detection.inactivity_hours)  # the views' setting
     sg_id = fn["VpcConfig"]["SecurityGroupIds"][0]["Fn::GetAtt"][0]
     inline = synth.raw["Resources"][sg_id]["Properties"].get("SecurityGroupEgress", [])
     assert all(e.get("CidrIp") == "255.255.255.255/32" for e in inline)  # CDK's "no other egress" marker

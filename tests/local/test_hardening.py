@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lake.db_roles import INGEST, MIGRATOR
+from lake.db_roles import INGEST, MIGRATOR, ROLES
 from local.database import LocalDatabase, redact
 from local.postgres import EphemeralPostgres
 from local.workdir import Workdir
@@ -46,7 +46,8 @@ def test_workdir_state_is_owner_only_and_an_old_one_is_tightened(tmp_path: Path)
     for path in (work.state_dir / "hmac.key", work.state_dir / "db-roles.json", work.stack_file, work.runs_file,
                  work.bucket_dir("b") / "k" / "rows.ndjson"):
         assert _mode(path) == 0o600, path
-    assert set(work.db_role_passwords()) == {"lake_ingest", "lake_migrator", "lake_reader"}
+    assert set(work.db_role_passwords()) == {r.name for r in ROLES} == {
+        "lake_ingest", "lake_migrator", "lake_reader", "lake_api", "lake_alerts"}
 
 
 def test_postgres_refuses_connections_without_the_password(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -30,11 +31,15 @@ from lake.contract import (
     DType,
     Privacy,
 )
+from lake.detection import DetectionSettings
 
 REDSHIFT_DIR = Path(__file__).resolve().parents[1] / "sql" / "redshift"
 _NO_SCHEMA_BINDING = re.compile(r"\bWITH\s+NO\s+SCHEMA\s+BINDING\b", re.IGNORECASE)
 _CREATE_VIEW = re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?VIEW\b", re.IGNORECASE)
 # The column a view's date range (`from`, `to`) applies to: the first of these it outputs.
+# Views other views read, not served themselves: `as_of` (the reference time of the views that
+# look back from "now"; one row, no facility's data).
+REFERENCE_VIEWS = frozenset({"as_of"})
 DATE_COLUMNS = ("week_start", "month_start", "quarter_start", "cohort_month", "day", "date", "hour",
                 "actual_start", "started_at", "last_activity_at", "last_service_at")
 
@@ -87,16 +92,27 @@ class View:
         return bool(PATIENT_LEVEL_COLUMNS & set(self.columns))
 
 
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+def placeholders() -> dict[str, str]:
+    """The views' detection placeholders (`{{INACTIVITY_HOURS}}`): the environment's values
+    (infra/api.py sets them from the deployed settings), else the defaults."""
+    defaults = DetectionSettings().sql_placeholders()
+    return {k: os.environ.get(k, v) for k, v in defaults.items()}
+
+
 @cache
 def views(sql_dir: Path = REDSHIFT_DIR) -> dict[str, View]:
-    """Every `CREATE VIEW` in `sql_dir`, by view name."""
+    """Every `CREATE VIEW` in `sql_dir` (placeholders filled), by view name."""
     out: dict[str, View] = {}
+    values = placeholders()
     for path in sorted(sql_dir.glob("*.sql")):
-        text = path.read_text()
+        text = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), path.read_text())
         if not _CREATE_VIEW.search(text):
             continue  # external schemas, grants
         tree = sqlglot.parse_one(_NO_SCHEMA_BINDING.sub("", text), read="redshift")
-        if not (isinstance(tree, exp.Create) and tree.kind == "VIEW"):
+        if not (isinstance(tree, exp.Create) and tree.kind == "VIEW") or tree.this.name in REFERENCE_VIEWS:
             continue
         select = tree.expression
         columns = tuple(select.named_selects)

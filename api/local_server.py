@@ -143,7 +143,7 @@ def local_context(workdir: Workdir, admin_url: str, poll_seconds: float = 2.0, p
                   cors_origins: tuple[str, ...] = ()) -> ApiContext:
     """Engines and authentication for a workdir (its PostgreSQL must be running)."""
     from local.analytics_engine import open_engine
-    from local.engine import _names, lake_root
+    from local.engine import _names, apply_as_of_pin, lake_root
 
     url = api_role_url(admin_url, workdir)
     glue_database = _names().glue_database
@@ -151,6 +151,7 @@ def local_context(workdir: Workdir, admin_url: str, poll_seconds: float = 2.0, p
     def open_snapshot() -> Any:
         con = open_engine(url, lake_root(workdir), glue_database=glue_database, views=False)
         materialize(con, LAKE_TABLES)
+        apply_as_of_pin(con, workdir)  # "now" of the views: the demo's workdir pins it to its data
         return con
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # the migrations' DO blocks parse as commands: fine

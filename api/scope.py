@@ -27,6 +27,7 @@ from functools import cache
 
 from sqlglot import exp
 
+from api.catalog import REFERENCE_VIEWS
 from lake.contract import ENTITIES, LAKE_TABLES
 
 FACILITY_COLUMN = "facility_id"
@@ -74,8 +75,8 @@ def confine(tree: exp.Expression, facilities: frozenset[str] | None, *,
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     rules = table_rules()
     for table in list(tree.find_all(exp.Table)):
-        if table.name in ctes and not table.db:
-            continue
+        if (table.name in ctes and not table.db) or (table.db == "analytics" and table.name in REFERENCE_VIEWS):
+            continue  # a CTE, or the reference time (no facility's rows)
         rule = rules.get(table.name)
         if facilities is None:
             continue

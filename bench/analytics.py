@@ -4,7 +4,8 @@ Glue rollup job (full run, no-op rerun, one new day), at default scale and at 10
 Data is synthesized here with numpy at the generator's scales (default: 50 robots, 5,000
 procedures, 200 maintenance logs, 100 telemetry samples per performed procedure over 181
 days; 10x: everything times ten), laid out exactly as the lake (hive date/robot_id Parquet,
-one file per partition) and handed to the engine as Arrow tables (the PostgreSQL copy is
+one file per partition, plus the procedure windows the job reads for its gap rule) and
+handed to the engine as Arrow tables (the PostgreSQL copy is
 measured separately with --postgres). Timings are medians of --repeats runs, wall clock.
 
 Run: python -m bench.analytics [--scales 1,10] [--repeats 3] [--rollup-repeats N] [--no-rollup] [--postgres]
@@ -170,6 +171,26 @@ def write_lake(telemetry: pa.Table, root: Path, name: str = "bench") -> int:
     return sum(1 for _ in (root / "procedure_telemetry").rglob("*.parquet"))
 
 
+def write_windows(procedures: pa.Table, root: Path) -> int:
+    """The procedure windows the alerts function exports for the job (one file per UTC date)."""
+    from lambdas.alerts.windows import FILE_NAME, PREFIX, parquet_bytes
+
+    by_date: dict[str, list[dict[str, Any]]] = {}
+    for row in procedures.select(["procedure_id", "robot_id", "actual_start", "actual_end"]).to_pylist():
+        start, end = row["actual_start"], row["actual_end"]
+        if start is None or end is None or end <= start:
+            continue
+        day = start.date()
+        while day <= (end - dt.timedelta(milliseconds=1)).date():
+            by_date.setdefault(day.isoformat(), []).append(row)
+            day += dt.timedelta(days=1)
+    for day, rows in by_date.items():
+        folder = root / PREFIX / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / FILE_NAME).write_bytes(parquet_bytes(sorted(rows, key=lambda r: r["procedure_id"])))
+    return len(by_date)
+
+
 def median_seconds(fn: Callable[[], object], repeats: int, before: Callable[[], None] | None = None) -> float:
     times = []
     for _ in range(repeats):
@@ -278,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[scale {scale}x] synthesizing ...", file=sys.stderr, flush=True)
             tables, telemetry = synthesize(scale)
             files = write_lake(telemetry, root)
+            write_windows(tables["surgical_procedures"], root)
             print(f"[scale {scale}x] {telemetry.num_rows:,} samples in {files:,} files; "
                   f"{tables['surgical_procedures'].num_rows:,} procedures", file=sys.stderr, flush=True)
             res: dict[str, tuple[int, float]] = {}

@@ -148,6 +148,7 @@ class LakeApi(Construct):
                 "DB_SECRET_ARN": props.db_secret.secret_arn, "DB_HOST": props.db_host, "DB_PORT": props.db_port,
                 "DB_NAME": props.db_name, "REDSHIFT_WORKGROUP": props.warehouse_workgroup,
                 "REDSHIFT_DATABASE": props.warehouse_database,
+                **cfg.detection.sql_placeholders(),  # the views' settings (api/catalog.py)
             },
         )
         props.db_secret.grant_read(function)

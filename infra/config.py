@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lake.detection import DetectionSettings, SettingsError
 from lake.producers import is_facility_id
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +127,14 @@ class LakeConfig:
     s3_backup_retention_days: int  # AWS Backup recovery points of raw + processed (retain_data envs)
     producers: tuple[Producer, ...]
     api_waf: bool  # a WAF web ACL in front of the query API (infra/api.py); prod
+    # Analytics detection (lake/detection.py): the Glue job's --DETECTION_SETTINGS, the views'
+    # inactivity threshold, the freshness alarms' window and the facilities they watch.
+    anomaly_z_threshold: float
+    anomaly_baseline_days: int
+    anomaly_min_baseline_hours: int
+    anomaly_metrics: tuple[str, ...]
+    inactivity_hours: int
+    freshness_facilities: tuple[str, ...]
 
     @property
     def prefix(self) -> str:
@@ -151,6 +160,26 @@ class LakeConfig:
     @property
     def ingest_dlq_name(self) -> str:
         return f"{self.prefix}-ingest-dlq"
+
+    @property
+    def detection(self) -> DetectionSettings:
+        """The detection settings of this environment (defaults for what cdk.json does not set)."""
+        try:
+            return DetectionSettings(
+                z_threshold=self.anomaly_z_threshold, baseline_days=self.anomaly_baseline_days,
+                min_baseline_hours=self.anomaly_min_baseline_hours, metrics=tuple(self.anomaly_metrics),
+                inactivity_hours=self.inactivity_hours,
+            )
+        except SettingsError as exc:
+            raise ConfigError(f"environment {self.env_name!r}: {exc}") from None
+
+    @property
+    def alert_bus_name(self) -> str:
+        return f"{self.prefix}-alerts"
+
+    @property
+    def alert_topic_name(self) -> str:
+        return f"{self.prefix}-alerts"
 
     @property
     def hmac_secret_name(self) -> str:
@@ -212,4 +241,6 @@ def load_config(env_name: str | None = None, context: Mapping[str, Any] | None =
     if not RAW_IA_AFTER_DAYS < values["raw_archive_after_days"] < values["raw_expire_after_days"]:
         raise ConfigError(f"environment {env_name!r}: need {RAW_IA_AFTER_DAYS} < raw_archive_after_days "
                           "< raw_expire_after_days")
-    return LakeConfig(env_name=env_name, **values)
+    config = LakeConfig(env_name=env_name, **values)
+    config.detection  # noqa: B018 (validates the detection settings: ConfigError when out of range)
+    return config

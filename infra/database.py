@@ -31,7 +31,7 @@ from infra.bundling import lambda_code
 from infra.config import REPO_ROOT, LakeConfig
 from infra.custom_resource import DeployTimeFunction, DeployTimeFunctionProps
 from infra.log_groups import LogGroupFactory
-from lake.db_roles import API, INGEST, ROLES, DbRole
+from lake.db_roles import ALERTS, API, INGEST, ROLES, DbRole
 
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16_10
 DB_NAME = "surgical_lake"
@@ -158,7 +158,7 @@ class LakeDatabase(Construct):
             vpc=props.vpc,
             vpc_subnets=props.subnets,
             security_groups=[self.proxy_security_group],
-            secrets=[self.role_secrets[INGEST.name], self.role_secrets[API.name]],
+            secrets=[self.role_secrets[name] for name in (INGEST.name, API.name, ALERTS.name)],
             client_password_auth_type=rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
             require_tls=True,
             iam_auth=False,

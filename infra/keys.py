@@ -35,6 +35,7 @@ class KeysProps:
     prefix: str
     removal_policy: RemovalPolicy
     raw_bucket_arn: str  # the only bucket whose event notifications S3 encrypts to the queue
+    event_bus_arn: str  # the alert bus, encrypted with the ops key (infra/alerts.py)
 
 
 class LakeKeys(Construct):
@@ -102,12 +103,14 @@ class LakeKeys(Construct):
         # CloudFormation derives from the stack name. Naming the rule's ARN here would be a cycle
         # (key -> rule -> topic -> key), hence the stack-name pattern. The explicit deny keeps the
         # bound when a construct grants the service principal on its own (CDK's SNS rule target
-        # does, without conditions).
-        for sid, service, source in (
+        # does, without conditions); it spares the alert bus, whose own statement CDK adds (bound
+        # to the bus's ARN and encryption context).
+        for sid, service, source, also_spared in (
             ("AlarmsToEncryptedTopic", "cloudwatch",
-             f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{props.prefix}-*"),
+             f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{props.prefix}-*", []),
             ("EventRulesToEncryptedTopic", "events",
-             f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{Aws.STACK_NAME}-*"),
+             f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{Aws.STACK_NAME}-*",
+             [props.event_bus_arn]),
         ):
             self.ops_key.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -124,6 +127,6 @@ class LakeKeys(Construct):
                     sid=f"Only{sid}", effect=iam.Effect.DENY,
                     principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
                     actions=["kms:*"], resources=["*"],
-                    conditions={"ArnNotLike": {"aws:SourceArn": source}},
+                    conditions={"ArnNotLike": {"aws:SourceArn": [source, *also_spared] if also_spared else source}},
                 )
             )

@@ -55,14 +55,15 @@ class MonitoringProps:
 
 
 @jsii.implements(IStableListProducer)
-class _RuleArns:
-    """The ARNs of the rules routed to the topic, read at synth time (after every `publish_rule`)."""
+class _Arns:
+    """The ARNs of the alarms or rules routed to the topic, read at synth time (after every
+    `route_alarm` / `publish_rule`)."""
 
-    def __init__(self, rules: list[events.Rule]) -> None:
-        self.rules = rules
+    def __init__(self, sources: list[cw.Alarm] | list[events.Rule]) -> None:
+        self.sources = sources
 
     def produce(self) -> list[str]:
-        return [r.rule_arn for r in self.rules]
+        return [s.alarm_arn if isinstance(s, cw.Alarm) else s.rule_arn for s in self.sources]
 
 
 @jsii.implements(events.IRuleTarget)
@@ -85,7 +86,7 @@ class LakeMonitoring(Construct):
             self, "Alarms", topic_name=f"{cfg.prefix}-alarms", display_name="surgical-lake alarms",
             master_key=props.ops_key, enforce_ssl=True,
         )
-        action = cw_actions.SnsAction(self.topic)
+        self._action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 
         def alarm(construct_id: str, metric: cw.IMetric, threshold: float, what: str) -> cw.Alarm:
@@ -100,8 +101,7 @@ class LakeMonitoring(Construct):
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             )
-            created.add_alarm_action(action)
-            self.alarms.append(created)
+            self.route_alarm(created)
             return created
 
         dlq_depth = props.dlq.metric_approximate_number_of_messages_visible(
@@ -156,18 +156,26 @@ class LakeMonitoring(Construct):
         for i in range(0, len(widgets), 2):
             self.dashboard.add_widgets(*widgets[i:i + 2])
 
+    def route_alarm(self, alarm: cw.Alarm, *, recovery: bool = False) -> None:
+        """Send an alarm of this stack (and, with `recovery`, its return to OK) to the alarm topic;
+        the topic policy names it."""
+        alarm.add_alarm_action(self._action)
+        if recovery:
+            alarm.add_ok_action(self._action)
+        self.alarms.append(alarm)
+
     def publish_rule(self, rule: events.Rule) -> None:
         """Route an EventBridge rule of this stack to the alarm topic; the topic policy names it."""
         rule.add_target(_TopicTarget(self.topic))
         self._rules.append(rule)
 
     def _allow_publishers(self) -> None:
-        """CloudWatch may publish for this stack's alarms only, EventBridge for this stack's rules only
-        (`publish_rule`; resolved at synth, so rules routed after construction are included)."""
-        rule_arns = Lazy.list(_RuleArns(self._rules))
+        """CloudWatch may publish for this stack's alarms only (`route_alarm`), EventBridge for this
+        stack's rules only (`publish_rule`); resolved at synth, so alarms and rules routed after
+        construction (the freshness alarms, the HMAC read rule) are included."""
         for sid, service, sources in (
-            ("CloudWatchAlarmsOfThisStack", "cloudwatch.amazonaws.com", [a.alarm_arn for a in self.alarms]),
-            ("EventBridgeRulesOfThisStack", "events.amazonaws.com", rule_arns),
+            ("CloudWatchAlarmsOfThisStack", "cloudwatch.amazonaws.com", Lazy.list(_Arns(self.alarms))),
+            ("EventBridgeRulesOfThisStack", "events.amazonaws.com", Lazy.list(_Arns(self._rules))),
         ):
             self.topic.add_to_resource_policy(iam.PolicyStatement(
                 sid=sid,

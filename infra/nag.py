@@ -302,6 +302,19 @@ def acknowledge(stack: Stack, config: LakeConfig) -> None:
             _s("AwsSolutions-IAM5", "Query API: redshift-data DescribeStatement/GetStatementResult/CancelStatement "
                "have no resource type; a condition limits them to the function's own statements.", ["Resource::*"]),
         ],
+        "Alerts/Function/ServiceRole/DefaultPolicy/Resource": [
+            _s("AwsSolutions-IAM5", "The alerts function reads and deletes (DeleteObject, never a version) the "
+               "rollup's pending alert files, sets aside unreadable ones and rewrites the procedure-window "
+               "export: objects under those three prefixes of the stack's own processed bucket, whose names "
+               "the job and the export choose.",
+               [objects("Processed", p) for p in ("_alerts/pending/*", "_alerts/rejected/*",
+                                                  "_reference/procedure_windows/*")]),
+        ],
+        "Alerts/Router/ServiceRole/DefaultPolicy/Resource": [
+            _s("AwsSolutions-IAM5", "grant_publish on the alert topic, encrypted with the ops key: SNS needs "
+               "GenerateDataKey* on that key only (KeysOpsKey) to encrypt what the router publishes.",
+               ["Action::kms:GenerateDataKey*"]),
+        ],
         "Api/RestApi/CloudWatchRole/Resource": [
             _s("AwsSolutions-IAM4", "API Gateway's account-level logging role: the AWS-managed "
                "AmazonAPIGatewayPushToCloudWatchLogs policy is what API Gateway documents for execution logs.",

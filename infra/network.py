@@ -43,6 +43,11 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "RedshiftServerless": ec2.InterfaceVpcEndpointAwsService.REDSHIFT_SERVERLESS,
     # The Athena views custom resource.
     "Athena": ec2.InterfaceVpcEndpointAwsService.ATHENA,
+    # The alert path: the Glue job invokes the alerts function, which puts events on the bus;
+    # the router publishes them to SNS (infra/alerts.py).
+    "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+    "Events": ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+    "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
 }
 
 
@@ -158,13 +163,15 @@ class LakeNetwork(Construct):
         for name, endpoint in self.endpoints.items():
             _perimeter(endpoint, NO_RESOURCE_ACTIONS.get(name, ()))
 
-    def allow_aws_apis(self, security_group: ec2.ISecurityGroup) -> None:
-        """Egress a workload needs of AWS: HTTPS to the interface endpoints and to S3 (the
-        gateway endpoint's prefix list). Its security group must not allow all outbound."""
+    def allow_aws_apis(self, security_group: ec2.ISecurityGroup, *, s3: bool = True) -> None:
+        """Egress a workload needs of AWS: HTTPS to the interface endpoints and, unless `s3` is
+        False, to S3 (the gateway endpoint's prefix list). Its security group must not allow all
+        outbound."""
         security_group.add_egress_rule(self.endpoint_security_group, ec2.Port.tcp(443),
                                        "HTTPS to the interface endpoints")
-        security_group.add_egress_rule(ec2.Peer.prefix_list(self.s3_prefix_list_id), ec2.Port.tcp(443),
-                                       "HTTPS to S3 through the gateway endpoint")
+        if s3:
+            security_group.add_egress_rule(ec2.Peer.prefix_list(self.s3_prefix_list_id), ec2.Port.tcp(443),
+                                           "HTTPS to S3 through the gateway endpoint")
 
 
 def _perimeter(endpoint: ec2.GatewayVpcEndpoint | ec2.InterfaceVpcEndpoint,

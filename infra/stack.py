@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Fn, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.alerts import AlertsProps, LakeAlerts, alerts_function_name
 from infra.api import ApiProps, LakeApi
 from infra.athena import AthenaProps, LakeAthena
 from infra.backup import BackupProps, LakeBackup
-from infra.catalog import CatalogProps, LakeCatalog
+from infra.catalog import CatalogProps, LakeCatalog, rollup_job_name
 from infra.config import LakeConfig
 from infra.database import DB_NAME, DatabaseProps, LakeDatabase
+from infra.freshness import FreshnessProps, LakeFreshness
 from infra.ingest import IngestProps, LakeIngest
 from infra.keys import KeysProps, LakeKeys
 from infra.log_groups import LogGroupFactory, retention_days
@@ -23,7 +26,7 @@ from infra.removal import data_removal_policy
 from infra.storage import LakeStorage, StorageProps
 from infra.warehouse import WAREHOUSE_DB, LakeWarehouse, WarehouseProps
 from infra.web import LakeWeb, WebProps
-from lake.db_roles import API, INGEST, READER
+from lake.db_roles import ALERTS, API, INGEST, READER
 
 
 class LakeStack(Stack):
@@ -35,8 +38,9 @@ class LakeStack(Stack):
         self.config = cfg
         removal = data_removal_policy(cfg)
         raw_bucket_arn = f"arn:{Aws.PARTITION}:s3:::{cfg.bucket_name('raw', self.account, self.region)}"
+        bus_arn = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/{cfg.alert_bus_name}"
         self.keys = LakeKeys(self, "Keys", KeysProps(prefix=cfg.prefix, removal_policy=removal,
-                                                     raw_bucket_arn=raw_bucket_arn))
+                                                     raw_bucket_arn=raw_bucket_arn, event_bus_arn=bus_arn))
         log_groups = LogGroupFactory(self.keys.ops_key, retention_days(cfg.log_retention_days), removal)
 
         self.network = LakeNetwork(
@@ -60,7 +64,9 @@ class LakeStack(Stack):
         self.catalog = LakeCatalog(
             self, "Catalog",
             CatalogProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
-                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets),
+                         processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets,
+                         job_arguments={**cfg.detection.job_arguments(),
+                                        "--ALERTS_FUNCTION": alerts_function_name(cfg)}),
         )
         self.ingest = LakeIngest(
             self,
@@ -100,6 +106,18 @@ class LakeStack(Stack):
         self.ingest.connect_database(
             self.database.role_secrets[INGEST.name], self.database.proxy.endpoint, self.database.port, DB_NAME
         )
+        self.alerts = LakeAlerts(
+            self, "Alerts",
+            AlertsProps(config=cfg, data_key=self.keys.data_key, ops_key=self.keys.ops_key,
+                        processed_bucket=self.storage.processed, vpc=vpc, subnets=subnets, log_groups=log_groups,
+                        glue_job_name=rollup_job_name(cfg)),
+        )
+        self.database.allow_client(self.alerts.function, "Alerts Lambda")
+        self.alerts.connect_database(self.database.role_secrets[ALERTS.name], self.database.proxy.endpoint,
+                                     self.database.port, DB_NAME)
+        self.catalog.role.add_to_policy(iam.PolicyStatement(
+            sid="ExportProcedureWindowsBeforeTheRollup", actions=["lambda:InvokeFunction"],
+            resources=[self.alerts.function.function_arn]))
         self.warehouse = LakeWarehouse(
             self,
             "Warehouse",
@@ -149,11 +167,12 @@ class LakeStack(Stack):
         for security_group in (
             self.ingest.security_group, self.database.migrations.security_group,
             self.database.rotation_security_group, self.warehouse.security_group,
-            self.warehouse.sql.security_group,
+            self.warehouse.sql.security_group, self.alerts.function_security_group,
             *((self.catalog.security_group,) if self.catalog.job else ()),
             *((self.athena.view_function.security_group,) if self.athena.view_function else ()),
         ):
             self.network.allow_aws_apis(security_group)
+        self.network.allow_aws_apis(self.alerts.router_security_group, s3=False)  # SNS only
         self.monitoring = LakeMonitoring(
             self,
             "Monitoring",
@@ -168,6 +187,8 @@ class LakeStack(Stack):
                     "redshift-sql": self.warehouse.sql.function,
                     "athena-views": self.athena.view_function.function,
                     "api": self.api.function,
+                    "alerts": self.alerts.function,
+                    "alerts-router": self.alerts.router,
                 },
                 glue_job_name=self.catalog.job_name,
             ),
@@ -176,6 +197,7 @@ class LakeStack(Stack):
         for i, name in enumerate(self.catalog.log_group_names(self.catalog.security_configuration_name)):
             self.catalog.job.node.add_dependency(log_groups.create(self.catalog, f"JobLogs{i}", name))
         log_groups.for_cdk_providers(self, cfg.prefix)
+        self.freshness = LakeFreshness(self, "Freshness", FreshnessProps(config=cfg, monitoring=self.monitoring))
         self._outputs()
 
     @property
@@ -203,5 +225,7 @@ class LakeStack(Stack):
             "UserPoolClientId": self.api.client.user_pool_client_id,
             "DashboardUrl": self.web.url,
             "HostedUiDomain": self.web.domain.base_url(),
+            "AlertTopicArn": self.alerts.topic.topic_arn,
+            "AlertBusName": self.alerts.bus.event_bus_name,
         }.items():
             CfnOutput(self, name, value=value)

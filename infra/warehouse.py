@@ -179,6 +179,7 @@ class LakeWarehouse(Construct):
                     "RDS_DATABASE": props.rds_database,
                     "RDS_SECRET_ARN": props.rds_secret.secret_arn,
                     "API_DB_USER": api_db_user(cfg),
+                    **cfg.detection.sql_placeholders(),
                 },
             },
         )

@@ -502,8 +502,10 @@ class LakeTable:
 
 
 def _metric_columns(metric: str, unit: str) -> tuple[Column, ...]:
+    # NULL only on a gap row with nothing to fill from (sample_gap, not is_imputed); stddev also
+    # when the hour holds one sample.
     return tuple(
-        Column(f"{metric}_{stat}", DType.FLOAT, f"{stat} of {metric} ({unit})", nullable=stat == "stddev")
+        Column(f"{metric}_{stat}", DType.FLOAT, f"{stat} of {metric} ({unit})", nullable=True)
         for stat in ("min", "avg", "max", "stddev")
     )
 
@@ -523,10 +525,12 @@ TELEMETRY_HOURLY = LakeTable(
         Column("robot_id", DType.STRING, "Robot", pattern=ROBOT_ID),
         Column("arm_id", DType.INT, "Robot arm", min=1, max=4),
         _ts("hour", "Start of the UTC hour"),
-        Column("sample_count", DType.INT, "Distinct samples in the hour"),
+        Column("sample_count", DType.INT, "Distinct samples in the hour (forward-filled when is_imputed)"),
         *(c for metric, unit in ROLLUP_METRICS.items() for c in _metric_columns(metric, unit)),
-        Column("latency_ms_p95", DType.FLOAT, "95th percentile latency (ms)"),
-        Column("error_count", DType.INT, "Samples with an error code"),
+        Column("latency_ms_p95", DType.FLOAT, "95th percentile latency (ms)", nullable=True),
+        Column("error_count", DType.INT, "Samples with an error code (forward-filled when is_imputed)"),
+        Column("sample_gap", DType.BOOL, "Inside a procedure, samples missing or far below the arm's usual rate"),
+        Column("is_imputed", DType.BOOL, "No sample arrived: the values are filled for charts, never measurements"),
     ),
 )
 
@@ -549,6 +553,22 @@ LAKE_TABLES: dict[str, LakeTable] = {t.name: t for t in (TELEMETRY_HOURLY, TELEM
 # Hourly rollup columns the anomaly detection compares with each robot's trailing baseline.
 ANOMALY_METRICS: tuple[str, ...] = (
     *(f"{metric}_avg" for metric in ROLLUP_METRICS), "latency_ms_p95", "error_count",
+)
+
+# The rollup's reference input (not a catalog table): the windows of performed procedures, no
+# PHI, exported from RDS by the alerts function before each run under
+# `<processed>/_reference/procedure_windows/date=YYYY-MM-DD/`, one partition per UTC date a window
+# overlaps (a procedure past midnight is in both), so the job reads RDS facts without RDS access.
+REFERENCE_DIR = "_reference"
+PROCEDURE_WINDOWS = LakeTable(
+    name="procedure_windows",
+    description="Performed procedures' [actual_start, actual_end) per robot, by UTC date overlapped.",
+    columns=(
+        Column("procedure_id", DType.STRING, "Procedure", pattern=PROCEDURE_ID),
+        Column("robot_id", DType.STRING, "Robot", pattern=ROBOT_ID),
+        _ts("actual_start", "Actual start (incision)"),
+        _ts("actual_end", "Actual end (closure)"),
+    ),
 )
 
 

@@ -51,4 +51,11 @@ API = DbRole(
     {"statement_timeout": "25s", "lock_timeout": "5s", "idle_in_transaction_session_timeout": "30s",
      "default_transaction_read_only": "on"},
 )
-ROLES: tuple[DbRole, ...] = (INGEST, MIGRATOR, READER, API)
+# The alerts function (lambdas/alerts, issue 17), through RDS Proxy: reads the robots and
+# procedures (facility of a robot, procedure windows), records and publishes alert episodes.
+ALERTS = DbRole(
+    "lake_alerts",
+    "the alerts Lambda: SELECT on robots and procedures, INSERT/UPDATE on alert_episodes",
+    {"statement_timeout": "240s", "lock_timeout": "30s", "idle_in_transaction_session_timeout": "300s"},
+)
+ROLES: tuple[DbRole, ...] = (INGEST, MIGRATOR, READER, API, ALERTS)

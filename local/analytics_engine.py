@@ -11,11 +11,14 @@ with the SQL that deploys (docs/adr/0002). `open_engine` builds an in-memory Duc
   a pyarrow filesystem, e.g. moto S3); partition keys `date` / `robot_id` are strings as in Glue;
 - the Redshift views of `sql/redshift/*.sql` are under `analytics.`: the same files, transpiled
   redshift -> duckdb by sqlglot (`WITH NO SCHEMA BINDING` stripped; the external-schema files
-  are skipped because this function emulates them);
+  are skipped because this function emulates them), with the `{{NAME}}` placeholders the
+  deploy substitutes from the detection settings (`DetectionSettings.sql_placeholders`);
 - the Athena views of `sql/athena/*.sql` are under the Glue database name (default
   `surgical_lake`); Athena named queries run with `run_athena_query`.
 
-Sessions use `TimeZone = 'UTC'` (Redshift's and Athena's default).
+"Now" is the `as_of` view of each engine (`analytics.as_of`, `<glue database>.as_of`): the
+current time, as in AWS, unless `set_as_of` pins it (`lake demo`: the data's last timestamp,
+`data_as_of`). Sessions use `TimeZone = 'UTC'` (Redshift's and Athena's default).
 
 Example:
     >>> con = open_engine("postgresql://...", Path("work/processed"))
@@ -30,6 +33,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ import sqlglot
 from sqlglot import exp
 
 from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, lake_data_columns
+from lake.detection import DetectionSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 REDSHIFT_DIR = ROOT / "sql" / "redshift"
@@ -54,6 +59,7 @@ LAKE_NAMES = (TELEMETRY.name, *LAKE_TABLES)
 _EXTERNAL_SCHEMA = re.compile(r"\bCREATE\s+EXTERNAL\s+SCHEMA\b", re.IGNORECASE)
 # Warehouse users and grants (sql/redshift/9x_api_reader_*): DuckDB has no users.
 _DEPLOY_ONLY = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+PROCEDURE\b|^\s*CALL\b", re.IGNORECASE | re.MULTILINE)
+_PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
 _NO_SCHEMA_BINDING = re.compile(r"\bWITH\s+NO\s+SCHEMA\s+BINDING\b", re.IGNORECASE)
 _PG_ARROW = {
     "text": pa.string(), "character varying": pa.string(), "jsonb": pa.string(), "json": pa.string(),
@@ -87,6 +93,7 @@ def open_engine(
     filesystem: Any = None,
     glue_database: str = DEFAULT_GLUE_DATABASE,
     views: bool = True,
+    settings: DetectionSettings | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with `rds`, `rds_etl`, `lake`, `analytics` and the Athena schema.
 
@@ -94,6 +101,8 @@ def open_engine(
     `pg_url`; tables found in neither are created empty from the migrations. `lake_root` is
     a folder (or, with `filesystem`, a path inside that pyarrow filesystem) holding
     `<table>/date=.../*.parquet`; missing tables are empty with the contract's columns.
+    `settings` fill the views' placeholders (defaults when None). Without `views`, only
+    `analytics.as_of` (what the views read as "now") is created.
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -104,11 +113,13 @@ def open_engine(
     _load_rds(con, tables)
     _attach_lake(con, lake_root, filesystem)
     if views:
-        for sql_file in redshift_views():
+        for sql_file in redshift_views(placeholders=(settings or DetectionSettings()).sql_placeholders()):
             _execute(con, sql_file)
         for sql_file in athena_files(glue_database):
             if sql_file.kind == "view":
                 _execute(con, sql_file)
+    else:  # the query API inlines each view's query over its confined tables: only "now" is needed
+        _create_as_of(con)
     return con
 
 
@@ -140,6 +151,34 @@ def run_athena_query(con: duckdb.DuckDBPyConnection, name: str,
     return run_query(con, queries[name].duckdb_sql)
 
 
+def _create_as_of(con: duckdb.DuckDBPyConnection) -> None:
+    """Only the `analytics.as_of` view (the current time)."""
+    (as_of,) = [f for f in redshift_views() if f.kind == "view" and f.name == "as_of"]
+    _execute(con, as_of)
+
+
+def set_as_of(con: duckdb.DuckDBPyConnection, as_of: datetime,
+              glue_database: str = DEFAULT_GLUE_DATABASE) -> None:
+    """Pin "now" for every view and named query (both engines' `as_of` views) to `as_of` (UTC)."""
+    literal = as_of.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    for schema in ("analytics", glue_database):
+        con.execute(f"CREATE OR REPLACE VIEW \"{schema}\".as_of AS SELECT TIMESTAMP '{literal}' AS as_of")
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The data's last timestamp: the latest procedure end, maintenance start or measured rollup hour."""
+    row = con.execute(
+        "SELECT GREATEST("
+        " (SELECT MAX(COALESCE(actual_end, actual_start)) FROM rds.surgical_procedures WHERE status <> 'cancelled'),"
+        " (SELECT MAX(started_at) FROM rds.robot_maintenance_logs),"
+        " (SELECT MAX(hour) FROM lake.telemetry_hourly WHERE NOT is_imputed AND sample_count > 0))"
+    ).fetchone()
+    value = row[0] if row else None
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def transpile(sql: str, dialect: str, qualify: Mapping[str, str] | None = None) -> str:
     """One statement from `dialect` to DuckDB; unqualified tables in `qualify` get that schema."""
     sql = _NO_SCHEMA_BINDING.sub("", sql)
@@ -158,13 +197,18 @@ def transpile(sql: str, dialect: str, qualify: Mapping[str, str] | None = None) 
     return tree.sql(dialect="duckdb")
 
 
-def redshift_views(sql_dir: Path = REDSHIFT_DIR) -> list[SqlFile]:
-    """The `analytics` statements in file-name order, transpiled; external schemas skipped."""
+def redshift_views(sql_dir: Path = REDSHIFT_DIR, placeholders: Mapping[str, str] | None = None) -> list[SqlFile]:
+    """The `analytics` statements in file-name order, placeholders filled, transpiled; external schemas skipped."""
+    values = dict(placeholders if placeholders is not None else DetectionSettings().sql_placeholders())
     out = []
     for path in sorted(sql_dir.glob("*.sql")):
         text = path.read_text()
         if _EXTERNAL_SCHEMA.search(text) or _DEPLOY_ONLY.search(text):
             continue
+        missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in values})
+        if missing:
+            raise EngineError(f"{path.name}: no value for placeholders {missing}")
+        text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
         kind = "view" if _view_name(text, "redshift") else "statement"
         out.append(SqlFile(_stem(path), path, kind, transpile(text, "redshift")))
     return out

@@ -1,4 +1,4 @@
-"""`lake demo|run|up|query|status`: the whole pipeline on one machine (local mode)."""
+"""`lake demo|run|up|query|alerts|status`: the whole pipeline on one machine (local mode)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,13 @@ def _up(args: argparse.Namespace) -> int:
     from local.commands import cmd_up
 
     return cmd_up(Workdir.at(args.workdir), args.rollup_after, api_port=None if args.no_api else args.api_port)
+
+
+@_friendly
+def _alerts(args: argparse.Namespace) -> int:
+    from local.commands import cmd_alerts
+
+    return cmd_alerts(Workdir.at(args.workdir), args.format, args.facility, args.kind)
 
 
 @_friendly
@@ -204,6 +211,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     redrive.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
     redrive.add_argument("--workers", type=int, help=WORKERS_HELP)
     redrive.set_defaults(func=_redrive)
+    alerts = subparsers.add_parser(
+        "alerts",
+        help="list the alert events local mode raised (anomaly episodes, failure precursors)",
+        formatter_class=fmt,
+        description=(
+            "Every alert event the local rollups raised in this workdir (state/alerts.ndjson), oldest\n"
+            "first: the same JSON a hospital's SNS subscription receives in AWS. One event per robot\n"
+            "and metric episode; re-runs and overlapping recomputes never raise one twice."
+        ),
+        epilog="example: lake alerts --workdir data/demo --facility FAC-003 --format json",
+    )
+    alerts.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)
+    alerts.add_argument("--facility", help="only this facility's alerts, e.g. FAC-003")
+    alerts.add_argument("--kind", choices=("anomaly_episode", "failure_precursor"), help="only this kind")
+    alerts.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    alerts.set_defaults(func=_alerts)
 
     status = subparsers.add_parser(
         "status",

@@ -13,6 +13,7 @@ import psycopg
 
 from infra.config import load_config
 from local import dlq, ledger
+from local.alerts import alerts_summary, alerts_table, read_alerts
 from local.console import Stages
 from local.database import redact
 from local.engine import analytics_connection, database_url
@@ -83,6 +84,8 @@ def cmd_run(workdir: Workdir, input_dir: Path, report_json: Path | None, workers
         report_json.write_text(json.dumps(outcome.report, indent=2))
         stages.say(f"report: {report_json}")
     print_run_summary(stages, outcome.report)
+    if outcome.rollup is not None:
+        stages.say(alerts_summary(outcome.rollup.alerts))
     stages.say("timings:\n" + stages.table())
     failed = [o["key"] for o in outcome.report["objects"] if o["status"] == "failed"]
     if failed:
@@ -139,6 +142,17 @@ def cmd_query(workdir: Workdir, sql: str, fmt: str) -> int:
         columns = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall() if columns else []
     print(render(columns, rows, fmt))
+    return 0
+
+
+def cmd_alerts(workdir: Workdir, fmt: str, facility: str | None = None, kind: str | None = None) -> int:
+    """The alert events local mode raised in this workdir (state/alerts.ndjson), oldest first."""
+    details = [d for d in read_alerts(workdir)
+               if (facility is None or d.get("facility_id") == facility) and (kind is None or d.get("kind") == kind)]
+    if not details and fmt == "table":
+        print(f"no alerts in {workdir.alerts_file}" + (" matching the filters" if facility or kind else ""))
+        return 0
+    print(json.dumps(details, indent=2) if fmt == "json" else alerts_table(details, fmt))  # json: whole events
     return 0
 
 
@@ -262,6 +276,8 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
                 result = run_local_rollup(stack, spark.get)
                 stack.persist()
                 stages.say(f"rollups refreshed ({result.uploaded} files); state saved")
+                if result.alerts:
+                    stages.say(alerts_summary(result.alerts))
                 dirty_since = None
             time.sleep(0.5)
     except KeyboardInterrupt:

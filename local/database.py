@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import psycopg
 
-from lake.db_roles import INGEST, MIGRATOR
+from lake.db_roles import ALERTS, INGEST, MIGRATOR
 from lambdas.migrate.migrations import MigrationError, apply_migrations
 from lambdas.migrate.roles import RoleSetupError, bootstrap, role_url
 from local.errors import StackError
@@ -29,6 +29,7 @@ class LocalDatabase:
         self._pg: EphemeralPostgres | None = None
         self.url = ""  # the administrator's (local tools: status, reports)
         self.ingest_url = ""  # lake_ingest's: what the ingest handler gets as DATABASE_URL
+        self.alerts_url = ""  # lake_alerts': what the alerts function connects as
 
     def start(self) -> LocalDatabase:
         existing = server_url_from_env()
@@ -45,6 +46,7 @@ class LocalDatabase:
             with psycopg.connect(role_url(self.url, MIGRATOR, passwords[MIGRATOR.name])) as conn:
                 apply_migrations(conn)
             self.ingest_url = role_url(self.url, INGEST, passwords[INGEST.name])
+            self.alerts_url = role_url(self.url, ALERTS, passwords[ALERTS.name])
         except PostgresUnavailable as exc:
             self.stop()
             raise StackError(str(exc)) from exc

@@ -11,8 +11,9 @@ from pathlib import Path
 from lake.contract import MANIFEST_FILE
 from local.commands import record_run
 from local.console import Stages
-from local.engine import open_engine
+from local.engine import open_engine, pin_as_of_to_data
 from local.errors import StackError
+from local.findings import collect_findings, findings_sections, findings_text
 from local.html_report import render_report
 from local.insights import collect_trends, quality_numbers
 from local.pipeline import run_pipeline
@@ -90,9 +91,11 @@ def cmd_demo(workdir: Workdir, opts: DemoOptions) -> int:
     try:
         outcome = run_pipeline(stack, input_dir, stages, workers=opts.workers)
         with stages.stage("analytics views (DuckDB)"):
+            pin_as_of_to_data(workdir)  # demo data is old: "now" is its last timestamp
             con = open_engine(stack.db.url, workdir)
             try:
                 trends, view_tables = collect_trends(con)
+                findings = collect_findings(con, outcome.rollup.alerts if outcome.rollup else ())
             finally:
                 con.close()
             quality = quality_numbers(stack.db.url, outcome.quarantine)
@@ -119,9 +122,11 @@ def cmd_demo(workdir: Workdir, opts: DemoOptions) -> int:
             quality=quality,
             dashboard_command=f"lake serve --workdir {workdir.root} --open",
             view_tables=view_tables,
+            sections=findings_sections(findings),
         )
     )
     stages.say(summary_text(outcome.report["tables"], quality, trends))
+    stages.say(findings_text(findings))
     stages.say("\ntimings:\n" + stages.table())
     stages.say(f"\nreport: {report_path} (run report: {workdir.root / 'report.json'})")
     stages.say(f"dashboard (charts, drill-down, adherence, data quality): lake serve --workdir {workdir.root} --open")

@@ -49,10 +49,35 @@ def lake_root(workdir: Workdir) -> Path:
     return workdir.bucket_dir(_names().buckets["processed"])
 
 
+def pin_as_of_to_data(workdir: Workdir) -> None:
+    """From now on this workdir's views read "now" as the data's last timestamp (`lake demo`)."""
+    workdir.write_json(workdir.as_of_file, {"as_of": "data"})
+
+
 def open_engine(pg_url: str, workdir: Workdir) -> Any:
+    """The analytics engine over the workdir, its views filled from this environment's settings.
+
+    "Now" is the current time, as in AWS, unless the workdir is pinned to its data's last
+    timestamp (`pin_as_of_to_data`, done by `lake demo`).
+    """
     from local.analytics_engine import open_engine as open_duckdb  # imports duckdb: only when queried
 
-    return open_duckdb(pg_url, lake_root(workdir), glue_database=_names().glue_database)
+    names = _names()
+    con = open_duckdb(pg_url, lake_root(workdir), glue_database=names.glue_database,
+                      settings=load_config().detection)
+    apply_as_of_pin(con, workdir)
+    return con
+
+
+def apply_as_of_pin(con: Any, workdir: Workdir) -> None:
+    """Pin the engine's `as_of` views to the data's last timestamp if the workdir asks for it."""
+    from local.analytics_engine import data_as_of, set_as_of
+
+    pin = workdir.read_json(workdir.as_of_file, {}) or {}
+    if pin.get("as_of") == "data":
+        when = data_as_of(con)
+        if when is not None:
+            set_as_of(con, when, _names().glue_database)
 
 
 @contextmanager

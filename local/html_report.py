@@ -49,6 +49,7 @@ def render_report(
     quality: QualityNumbers,
     dashboard_command: str,
     view_tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]],
+    sections: Sequence[tuple[str, str, list[str], list[tuple[Any, ...]]]] = (),
 ) -> str:
     parts = [
         "<!DOCTYPE html>",
@@ -98,6 +99,11 @@ def render_report(
             if rows
             else '<p class="muted">(no rows)</p>'
         )
+    for heading, note, columns, rows in sections:  # (title, note, columns, rows), e.g. alerts
+        parts.append(f"<h2>{escape(heading)}</h2>")
+        if note:
+            parts.append(f'<p class="muted">{escape(note)}</p>')
+        parts.append(f'<div class="wide">{html_table(columns, rows)}</div>' if rows else '<p class="muted">(none)</p>')
     parts.append("<h2>Timings</h2>")
     parts.append(html_table(["stage", "seconds"], [(n, round(s, 1)) for n, s in timings]))
     parts.append("</body></html>")

@@ -189,7 +189,7 @@ def run_pipeline(
                     stages.say("    no new telemetry since the last rollup: nothing to do")
                 stages.say(
                     f"    {result.uploaded} rollup files published,"
-                    f" {result.partitions_added} partitions added"
+                    f" {result.partitions_added} partitions added, {len(result.alerts)} alerts raised"
                 )
         with stages.stage("report"):
             report, quarantine = collect_report(stack, uploaded, before)

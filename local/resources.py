@@ -30,6 +30,8 @@ class LocalNames:
     dlq: str
     hmac_secret: str
     glue_database: str
+    alert_bus: str = ""
+    alert_topic: str = ""
     region: str = LOCAL_REGION
     account: str = LOCAL_ACCOUNT
 
@@ -43,6 +45,8 @@ class LocalNames:
             dlq=cfg.ingest_dlq_name,
             hmac_secret=cfg.hmac_secret_name,
             glue_database=cfg.glue_database,
+            alert_bus=cfg.alert_bus_name,
+            alert_topic=cfg.alert_topic_name,
             region=region,
             account=account,
         )
@@ -87,6 +91,24 @@ def configure_raw_notifications(s3: Any, names: LocalNames) -> None:
             ]
         },
     )
+
+
+def create_alert_resources(events: Any, sqs: Any, sns: Any, names: LocalNames) -> tuple[str, str]:
+    """The alert bus, its rule and the alert topic; returns (router queue URL, topic ARN).
+
+    In AWS the bus rule targets the router Lambda; moto's EventBridge delivers to SQS, so here
+    the rule targets a queue that local mode drains into the same router function.
+    """
+    from lake.alerts import EVENT_SOURCE
+
+    events.create_event_bus(Name=names.alert_bus)
+    queue = f"{names.alert_bus}-router"
+    queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    events.put_rule(Name=f"{names.alert_bus}-to-router", EventBusName=names.alert_bus,
+                    EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+    events.put_targets(Rule=f"{names.alert_bus}-to-router", EventBusName=names.alert_bus,
+                       Targets=[{"Id": "router", "Arn": names.queue_arn(queue)}])
+    return queue_url, sns.create_topic(Name=names.alert_topic)["TopicArn"]
 
 
 def create_hmac_secret(secrets: Any, names: LocalNames, key: str) -> str:

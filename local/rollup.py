@@ -4,6 +4,8 @@ Spark cannot reach moto's S3 offline (no hadoop-aws jars), so the processed buck
 mirrored to the workdir (the mirror the stack keeps anyway), the job's plain PySpark entry
 `run_rollup` runs on `file://` paths, and what it wrote under each derived table is
 reconciled back into the processed bucket (uploads, deletions) and its Glue partitions.
+Around it, the same steps as in AWS: the alerts function exports the procedure windows first,
+and the run's alert candidates go through the alert path afterwards (`local/alerts.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lake.contract import LAKE_TABLES
+from lake.contract import LAKE_TABLES, REFERENCE_DIR
+from local import alerts
 from local.bucket_mirror import list_objects, local_files, md5_of
 from local.resources import TELEMETRY_TABLE
 from local.stack import LocalStack
@@ -27,6 +30,7 @@ class RollupResult:
     deleted: int
     partitions_added: int
     skipped: bool = False  # no telemetry changed since the last rollup: Spark not started
+    alerts: tuple[dict[str, Any], ...] = ()  # the alert events this run raised (details)
 
 
 def is_data_file(path: Path) -> bool:
@@ -67,15 +71,18 @@ def run_local_rollup(stack: LocalStack, spark: Callable[[], Any]) -> RollupResul
     """
     from glue_jobs.telemetry_rollup import run_rollup  # imports pyspark: only when a rollup runs
 
+    alerts.export_windows(stack)
     changed = stack.sync_bucket("processed", prefix=f"{TELEMETRY_TABLE}/")
+    changed += stack.sync_bucket("processed", prefix=f"{REFERENCE_DIR}/")
     root = stack.workdir.bucket_dir(stack.names.buckets["processed"])
     if not changed and (root / STATE_PREFIX).exists():
         return RollupResult(0, 0, 0, skipped=True)
     (root / TELEMETRY_TABLE).mkdir(parents=True, exist_ok=True)
-    run_rollup(spark(), root.as_uri())
+    result = run_rollup(spark(), root.as_uri(), settings=stack.cfg.detection)
     uploaded = deleted = 0
     for table in (*LAKE_TABLES, STATE_PREFIX):
         up, gone = publish_table(stack, root, table)
         uploaded += up
         deleted += gone
-    return RollupResult(uploaded, deleted, stack.register_lake_partitions())
+    raised = alerts.raise_alerts(stack, result.candidates)
+    return RollupResult(uploaded, deleted, stack.register_lake_partitions(), alerts=tuple(raised))

@@ -68,6 +68,8 @@ class LocalStack:
         self.queue_url = ""
         self.dlq_url = ""
         self.hmac_secret_arn = ""
+        self.alert_router_queue_url = ""
+        self.alert_topic_arn = ""
         self._index: dict[str, dict[str, str]] = {}
         self._clients: dict[str, Any] = {}
 
@@ -198,6 +200,9 @@ class LocalStack:
             self.client("secretsmanager"), self.names, self.workdir.hmac_key()
         )
         resources.create_glue_catalog(self.glue, self.names)
+        self.alert_router_queue_url, self.alert_topic_arn = resources.create_alert_resources(
+            self.client("events"), self.sqs, self.client("sns"), self.names
+        )
 
     def _restore_state(self) -> None:
         """Seed buckets from the mirror, re-register partitions, re-send saved messages."""

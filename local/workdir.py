@@ -16,6 +16,8 @@ database hold PHI. Opening a workdir sets the process umask to 077 so whatever l
 (mirror, moto and Spark output, reports) follows. Run as root, the PostgreSQL server runs as
 `postgres`, so the workdir root also gets the traverse-only bit (x) that user needs to reach its
 own 0700 directory; nothing is readable or listable by anyone else.
+    WORKDIR/state/           hmac.key, queues.json, s3-index.json, stack.json, runs.jsonl,
+                             alerts.ndjson (alert events), as_of.json (the views' "now")
 """
 
 from __future__ import annotations
@@ -75,6 +77,16 @@ class Workdir:
     @property
     def stack_file(self) -> Path:
         return self.state_dir / "stack.json"
+
+    @property
+    def alerts_file(self) -> Path:
+        """Every alert event local mode raised, one JSON object (the event detail) per line."""
+        return self.state_dir / "alerts.ndjson"
+
+    @property
+    def as_of_file(self) -> Path:
+        """Which "now" the analytics views use here (absent: the current time)."""
+        return self.state_dir / "as_of.json"
 
     @property
     def runs_file(self) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import psycopg
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -20,6 +20,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from lake.contract import PROCEDURE_TELEMETRY
+from lake.detection import FACILITY_DIMENSION, FRESHNESS_METRICS
 from lambdas.ingest.config import IngestConfig
 from lambdas.ingest.errors import ObjectFailed
 from lambdas.ingest.events import object_refs
@@ -75,6 +77,27 @@ def _emit(outcome: Outcome) -> None:
     metrics.add_metric(name=f"Objects.{outcome.status}", unit=MetricUnit.Count, value=1)
 
 
+# Rows an object loaded per facility, read back from RDS (robots give telemetry its facility).
+_FACILITY_ROWS = {
+    "surgical_procedures": "SELECT facility_id, count(*) FROM surgical_procedures WHERE src_key = %s GROUP BY 1",
+    "procedure_telemetry": (
+        "SELECT r.facility_id, sum(f.row_count) FROM etl.lake_files AS f JOIN surgical_robots AS r"
+        f" ON r.robot_id = f.partition_values[{PROCEDURE_TELEMETRY.partition_keys.index('robot_id') + 1}]"
+        " WHERE f.object_key = %s GROUP BY 1"),
+}
+
+
+def _emit_freshness(conn: psycopg.Connection, outcome: Outcome) -> None:
+    """Per-facility freshness metrics (lake/detection.py: FRESHNESS_METRICS) for a loaded object."""
+    sql = _FACILITY_ROWS.get(outcome.entity or "")
+    if sql is None or outcome.status == "skipped" or outcome.counts.rows_loaded == 0:
+        return
+    for facility, rows in conn.execute(sql, (outcome.key,)).fetchall():
+        with single_metric(name=FRESHNESS_METRICS[outcome.entity or ""], unit=MetricUnit.Count, value=rows,
+                           namespace="SurgicalLake") as metric:
+            metric.add_dimension(name=FACILITY_DIMENSION, value=facility)
+
+
 def record_handler(record: SQSRecord) -> None:
     deps = _deps()
     metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
@@ -98,6 +121,7 @@ def record_handler(record: SQSRecord) -> None:
                 conn.close()
             raise ObjectFailed(f"{ref.key}: {type(exc).__name__}") from None
         _emit(outcome)
+        _emit_freshness(_connection(deps.config), outcome)
 
 
 @metrics.log_metrics

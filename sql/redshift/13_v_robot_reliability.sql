@@ -4,7 +4,7 @@
 -- the starts of consecutive failures (NULL below two failures); MTTR = mean hours from start
 -- to completion of completed failures; downtime and cost over all maintenance types;
 -- procedure_hours_per_failure = performed procedure hours / failures. Robots without any
--- maintenance appear with zero counts. Days since last service count from GETDATE().
+-- maintenance appear with zero counts. Days since last service count to analytics.as_of.
 CREATE OR REPLACE VIEW analytics.v_robot_reliability AS
 WITH failures AS (
     SELECT
@@ -55,8 +55,9 @@ SELECT
     COALESCE(u.procedure_hours, 0) AS procedure_hours,
     u.procedure_hours / NULLIF(f.failures, 0) AS procedure_hours_per_failure,
     s.last_service_at,
-    DATEDIFF(day, s.last_service_at, GETDATE()) AS days_since_last_service
+    DATEDIFF(day, s.last_service_at, n.as_of) AS days_since_last_service
 FROM rds.surgical_robots AS r
+CROSS JOIN analytics.as_of AS n
 LEFT JOIN failure_stats AS f ON f.robot_id = r.robot_id
 LEFT JOIN service AS s ON s.robot_id = r.robot_id
 LEFT JOIN procedure_time AS u ON u.robot_id = r.robot_id

@@ -1,7 +1,8 @@
 -- Does telemetry drift before a failure? For each unscheduled or emergency maintenance, the
 -- robot's hourly telemetry in the 3 days before it started (precursor window) against the
 -- 30 days before that window (baseline): sample-weighted motor temperature and latency,
--- errors per 1,000 samples, and the anomalies flagged inside the precursor window.
+-- errors per 1,000 samples, and the anomalies flagged inside the precursor window. Imputed
+-- hourly rows (filled gaps) are not measurements and are left out.
 CREATE OR REPLACE VIEW analytics.v_failure_precursors AS
 WITH failures AS (
     SELECT maintenance_id, robot_id, maintenance_type, failure_mode, started_at
@@ -21,6 +22,7 @@ windows AS (
         ON h.robot_id = f.robot_id
         AND h.hour >= DATEADD(day, -33, f.started_at)
         AND h.hour < f.started_at
+        AND NOT h.is_imputed
     GROUP BY 1, 2
 ),
 flagged AS (

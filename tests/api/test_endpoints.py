@@ -118,8 +118,10 @@ def test_views_are_computed_over_the_tokens_facilities(api: TestClient, tokens: 
                                   **{"from": "2025-02-04"})["data"]] == ["2025-02-10"]
     bad = api.get("/v1/views/v_outcome_trend_monthly", headers=auth(tokens(ADMIN)), params={"robot_id": R1})
     assert bad.status_code == 400
+    # a view that reads "now" (analytics.as_of, no facility's rows) is confined like the others
+    assert {r["robot_id"] for r in get(api, tokens(FAC1), "/v1/views/v_robot_reliability")["data"]} == {R1, R2}
     listed = {v["name"]: v for v in get_list(api, tokens(FAC1), "/v1/views")}
-    assert len(listed) == 12 and listed["v_procedure_volume_weekly"]["date_column"] == "week_start"
+    assert len(listed) == 14 and "as_of" not in listed and listed["v_procedure_volume_weekly"]["date_column"] == "week_start"
 
 
 def get_list(api: TestClient, token: str, path: str) -> list:

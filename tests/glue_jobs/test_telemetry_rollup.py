@@ -4,79 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import shutil
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
-import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
 
-from glue_jobs.telemetry_rollup import (
-    MIN_BASELINE_HOURS,
-    RollupError,
-    anomaly_dates_for,
-    run_rollup,
-)
-from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, arrow_type, lake_data_columns
+from glue_jobs.telemetry_rollup import RollupError, anomaly_dates_for, run_rollup
+from lake.alerts import ANOMALY_EPISODE, Candidate
+from lake.contract import LAKE_TABLES, arrow_type
+from lake.detection import DetectionSettings
+from tests.glue_jobs.samples import at as _at
+from tests.glue_jobs.samples import files as _files
+from tests.glue_jobs.samples import sample as _sample
+from tests.glue_jobs.samples import table as _table
+from tests.glue_jobs.samples import write as _write
 
 pytestmark = pytest.mark.slow
 UTC = dt.UTC
-TELEMETRY = ENTITIES["procedure_telemetry"]
-SAMPLE_SCHEMA = arrow_schema(lake_data_columns(TELEMETRY.columns, TELEMETRY.partition_keys))
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("test-telemetry-rollup")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-def _sample(n: int, robot: str, ts: dt.datetime, *, arm: int = 1, force: float = 10.0, torque: float = 1.0,
-            temp: float = 40.0, latency: float = 5.0, error: str | None = None) -> dict:
-    return {
-        "telemetry_id": f"00000000-0000-4000-8000-{n:012d}",
-        "procedure_id": "PROC-000001",
-        "robot_id": robot,
-        "timestamp": ts,
-        "arm_id": arm,
-        "joint_angle_deg": 0.0,
-        "force_newtons": force,
-        "torque_nm": torque,
-        "motor_temp_c": temp,
-        "latency_ms": latency,
-        "error_code": error,
-    }
-
-
-def _write(root: Path, rows: list[dict], name: str) -> None:
-    """Write samples the way ingest lays them out: date=/robot_id= folders, one file per call."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for row in rows:
-        groups.setdefault((row["timestamp"].date().isoformat(), row["robot_id"]), []).append(row)
-    for (day, robot), group in groups.items():
-        folder = root / "procedure_telemetry" / f"date={day}" / f"robot_id={robot}"
-        folder.mkdir(parents=True, exist_ok=True)
-        data = [{k: v for k, v in r.items() if k != "robot_id"} for r in group]
-        pq.write_table(pa.Table.from_pylist(data, schema=SAMPLE_SCHEMA), folder / f"{name}.parquet")
-
-
-def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(2024, 3, day, hour, minute, tzinfo=UTC)
 
 
 # R1: one hour, two arms, a duplicated sample in a second file -> the aggregates.
@@ -106,18 +54,6 @@ def rolled(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> tup
     _write(root, [R1_ARM1[0]], "batch-1-resent")  # the same telemetry_id again
     result = run_rollup(spark, root.as_uri())
     return root, result
-
-
-def _table(root: Path, name: str) -> list[dict]:
-    part = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
-    return ds.dataset(root / name, format="parquet", partitioning=part).to_table().to_pylist()
-
-
-def _files(root: Path, name: str) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in (root / name).rglob("*.parquet")
-    }
 
 
 def test_hourly_aggregates_match_hand_computation(rolled) -> None:
@@ -172,7 +108,7 @@ def test_anomaly_rule(rolled) -> None:
     assert row["baseline_mean"] == pytest.approx(mean)
     assert row["baseline_stddev"] == pytest.approx(sd)
     assert row["z_score"] == pytest.approx((50 - mean) / sd)
-    assert MIN_BASELINE_HOURS > 5  # why robot 3's spike is not flagged
+    assert DetectionSettings().min_baseline_hours > 5  # why robot 3's spike is not flagged
 
 
 def test_one_file_per_partition_and_every_date_rolled(rolled) -> None:
@@ -279,3 +215,42 @@ def test_register_partitions_adds_the_written_dates_to_glue(monkeypatch) -> None
                              ("2024-03-02", "s3://bucket/telemetry_hourly/date=2024-03-02/")],
         "telemetry_anomalies": [("2024-03-02", "s3://bucket/telemetry_anomalies/date=2024-03-02/")],
     }
+
+
+def test_the_run_hands_over_its_anomaly_episode(rolled) -> None:
+    # GIVEN the rolled fixture WHEN its alert candidates are read THEN robot 2's one flagged hour
+    # is one episode (no precursor: no robot has 24 baseline hours)
+    _, result = rolled
+    mean, sd = statistics.mean(R2_TEMPS), statistics.stdev(R2_TEMPS)
+    assert result.candidates == (Candidate(ANOMALY_EPISODE, "ROBOT-0002", "motor_temp_c_avg", _at(5, 10), _at(5, 10),
+                                           1, cast(float, pytest.approx((50 - mean) / sd))),)
+
+
+def test_changed_settings_recompute_every_date_and_watch_only_their_metrics(spark, rolled, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(rolled[0], root, copy_function=shutil.copy2)
+    # GIVEN the same input, now watching latency only
+    settings = DetectionSettings(metrics=("latency_ms_avg",))
+    # WHEN the job runs THEN every date is recomputed and the temperature spike is not flagged
+    result = run_rollup(spark, root.as_uri(), settings=settings)
+    assert result.hourly_dates == tuple(f"2024-03-0{d}" for d in range(1, 6))
+    assert _table(root, "telemetry_anomalies") == [] and result.candidates == ()
+    # AND a lower threshold than the spike's z (9 / 1.07 = 8.4) on temperature flags it again
+    result = run_rollup(spark, root.as_uri(), settings=DetectionSettings(z_threshold=8.0))
+    assert [r["hour"] for r in _table(root, "telemetry_anomalies")] == [_at(5, 10)]
+    assert run_rollup(spark, root.as_uri(), settings=DetectionSettings(z_threshold=8.5)).candidates == ()
+
+
+def test_an_episode_across_a_recompute_boundary_is_handed_over_whole(spark, rolled, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(rolled[0], root, copy_function=shutil.copy2)
+    # GIVEN robot 2's next measured hour, March 6th 09:00, again hot (60 degrees: baseline of 8 x
+    # 40/42 and the 50 of the 5th -> mean 42, sd sqrt(80 / 8), z = 5.7)
+    _write(root, [_sample(600, "ROBOT-0002", _at(6, 9), temp=60.0)], "batch-3")
+    # WHEN only March 6th is recomputed
+    result = run_rollup(spark, root.as_uri())
+    assert result.hourly_dates == ("2024-03-06",)
+    # THEN its episode is handed over with the day before as context: it began on the 5th
+    # (23 h earlier, no unflagged hour between), so it overlaps the episode already recorded
+    assert [(c.metric, c.first_hour, c.last_hour, c.anomalous_hours) for c in result.candidates] == [
+        ("motor_temp_c_avg", _at(5, 10), _at(6, 9), 2)]

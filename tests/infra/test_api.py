@@ -83,6 +83,7 @@ def test_function_runs_in_the_vpc_and_reaches_only_the_proxy_and_the_endpoints(s
     env = fn["Environment"]["Variables"]
     assert env["DB_SECRET_ARN"]["Ref"].startswith("DatabaseApiSecret")
     assert env["REDSHIFT_DATABASE"] == "analytics"
+    assert env["INACTIVITY_HOURS"] == str(synth.config.detection.inactivity_hours)  # the views' setting
     sg_id = fn["VpcConfig"]["SecurityGroupIds"][0]["Fn::GetAtt"][0]
     inline = synth.raw["Resources"][sg_id]["Properties"].get("SecurityGroupEgress", [])
     assert all(e.get("CidrIp") == "255.255.255.255/32" for e in inline)  # CDK's "no other egress" marker
@@ -92,7 +93,8 @@ def test_function_runs_in_the_vpc_and_reaches_only_the_proxy_and_the_endpoints(s
         (443, "NetworkEndpoint"), (5432, "DatabaseProxySg")]
     # the proxy admits the API (its own ingress rule) and knows lake_api's secret
     proxy = synth.one("AWS::RDS::DBProxy")
-    assert {a["SecretArn"]["Ref"][:17] for a in proxy["Auth"]} == {"DatabaseIngestSec", "DatabaseApiSecret"}
+    assert {a["SecretArn"]["Ref"][:17] for a in proxy["Auth"]} == {"DatabaseIngestSec", "DatabaseApiSecret",
+                                                                   "DatabaseAlertsSec"}
     ingress = [r["Properties"] for r in synth.resources("AWS::EC2::SecurityGroupIngress").values()
                if r["Properties"].get("SourceSecurityGroupId", {}).get("Fn::GetAtt", [""])[0] == sg_id]
     assert [(r["FromPort"], r["GroupId"]["Fn::GetAtt"][0][:15]) for r in ingress] == [(5432, "DatabaseProxySg")]

@@ -199,7 +199,8 @@ class FakeRedshift:
 
 PLACEHOLDER_VALUES = {"GLUE_DATABASE": "surgical_lake", "SPECTRUM_ROLE_ARN": "arn:aws:iam::1:role/spectrum",
                       "RDS_HOST": "db.internal", "RDS_PORT": "5432", "RDS_DATABASE": "surgical_lake",
-                      "RDS_SECRET_ARN": "arn:secret:rds", "API_DB_USER": "IAMR:surgical-lake-dev-api"}
+                      "RDS_SECRET_ARN": "arn:secret:rds", "INACTIVITY_HOURS": "48",
+                      "API_DB_USER": "IAMR:surgical-lake-dev-api"}
 
 
 def _sql_props() -> dict[str, Any]:
@@ -367,9 +368,9 @@ def test_work_still_running_at_the_deadline_is_answered_failed_once() -> None:
 
     context = FakeContext(remaining_ms=20_300)
     timer = threading.Timer(1.0, release.set)
+    started = time.monotonic()  # before the timer starts: the work cannot return sooner than 1 s
     timer.start()
     # WHEN the resource is created
-    started = time.monotonic()
     doc = run_custom_resource(_event("Create", {}), context, "pid", stuck, sent)
     # THEN CloudFormation got FAILED at the deadline, and nothing more when the work came back
     assert [d["Status"] for _, d in sent] == ["FAILED"] and doc["Status"] == "FAILED"

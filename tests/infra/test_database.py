@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from infra.database import LOG_EXPORTS, POSTGRES_VERSION, migrations_digest
-from lake.db_roles import API, INGEST, MIGRATOR, READER, ROLES
+from lake.db_roles import ALERTS, API, INGEST, MIGRATOR, READER, ROLES
 from local.postgres import SERVER_LOG_SETTINGS
 
 
@@ -92,24 +92,28 @@ def _secret_ref(synth, name: str) -> str:
 def test_each_client_uses_its_own_role_and_only_the_migrations_see_the_master(synth) -> None:
     prefix = synth.config.prefix
     master = _secret_ref(synth, synth.config.db_secret_name)
-    ingest, reader, api = (_secret_ref(synth, f"{prefix}/rds-{r.name}") for r in (INGEST, READER, API))
+    ingest, reader, api, alerts = (_secret_ref(synth, f"{prefix}/rds-{r.name}") for r in (INGEST, READER, API, ALERTS))
     policies = synth.resources("AWS::IAM::Policy")
-    readers_of = {s: sorted(k for k, v in policies.items() if s in json.dumps(v)) for s in (master, ingest, reader, api)}
+    readers_of = {s: sorted(k for k, v in policies.items() if s in json.dumps(v))
+                  for s in (master, ingest, reader, api, alerts)}
     # THEN the proxy knows the secrets of the roles that connect through it (attached to the
     # instance), SCRAM from clients; never the master's or the reader's (Redshift connects directly)
     auths = synth.one("AWS::RDS::DBProxy")["Auth"]
-    assert sorted(a["SecretArn"]["Ref"].split("SecretAttachment")[0] for a in auths) == ["DatabaseApi", "DatabaseIngest"]
+    assert sorted(a["SecretArn"]["Ref"].split("SecretAttachment")[0] for a in auths) == [
+        "DatabaseAlerts", "DatabaseApi", "DatabaseIngest"]
     assert {a["ClientPasswordAuthType"] for a in auths} == {"POSTGRES_SCRAM_SHA_256"}
     # AND each function is pointed at its own role's secret
     env_of = {f["Properties"].get("FunctionName"): f["Properties"].get("Environment", {}).get("Variables", {})
               for f in synth.resources("AWS::Lambda::Function").values()}
     assert env_of[f"{prefix}-ingest"]["DB_SECRET_ARN"]["Ref"].startswith("DatabaseIngestSecretAttachment")
+    assert env_of[f"{prefix}-alerts"]["DB_SECRET_ARN"]["Ref"].startswith("DatabaseAlertsSecretAttachment")
     assert env_of[f"{prefix}-api"]["DB_SECRET_ARN"]["Ref"].startswith("DatabaseApiSecretAttachment")
     # AND only the migration function may read the master secret (the Spectrum role no longer)
     assert readers_of[master] and all(k.startswith("DatabaseMigrate") for k in readers_of[master]), readers_of
     assert [k for k in readers_of[reader] if not k.startswith("DatabaseMigrate")] == [
         next(k for k in policies if k.startswith("WarehouseSpectrumFederatedRole"))]
     assert all(k.startswith(("DatabaseMigrate", "IngestFunction", "DatabaseInstanceProxy")) for k in readers_of[ingest])
+    assert all(k.startswith(("DatabaseMigrate", "AlertsFunction", "DatabaseInstanceProxy")) for k in readers_of[alerts])
     assert all(k.startswith(("DatabaseMigrate", "ApiRole", "DatabaseInstanceProxy")) for k in readers_of[api])
     assert synth.one("Custom::RedshiftSql")["Placeholders"]["RDS_SECRET_ARN"]["Ref"].startswith(
         "DatabaseReaderSecretAttachment")
@@ -118,7 +122,7 @@ def test_each_client_uses_its_own_role_and_only_the_migrations_see_the_master(sy
     assert migrations["SecretArn"]["Ref"].startswith("DatabaseInstanceSecretAttachment")
     assert {k: v["Ref"].split("SecretAttachment")[0] for k, v in migrations["RoleSecretArns"].items()} == {
         INGEST.name: "DatabaseIngest", MIGRATOR.name: "DatabaseMigrator", READER.name: "DatabaseReader",
-        API.name: "DatabaseApi"}
+        API.name: "DatabaseApi", ALERTS.name: "DatabaseAlerts"}
 
 
 def test_parameter_group_logs_no_row_values_like_local_mode(synth) -> None:

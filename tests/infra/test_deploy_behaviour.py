@@ -77,15 +77,21 @@ def test_custom_resources_give_up_a_minute_after_their_function(synth) -> None:
 
 
 def test_alarm_topic_allows_exactly_this_stacks_alarms_and_rules(synth) -> None:
-    # GIVEN the topic policy (it replaces SNS's default one), the stack's alarms and the
+    # GIVEN the alarm topic's policy (it replaces SNS's default one), the stack's alarms and the
     # EventBridge rules that target the topic (Glue job failures, reads of the PHI HMAC secret)
-    (policy,) = synth.resources("AWS::SNS::TopicPolicy").values()
+    (topic,) = [lid for lid in synth.resources("AWS::SNS::Topic") if lid.startswith("MonitoringAlarms")]
+    (policy,) = [p for p in synth.resources("AWS::SNS::TopicPolicy").values()
+                 if p["Properties"]["Topics"] == [{"Ref": topic}]]
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     alarms = sorted(synth.resources("AWS::CloudWatch::Alarm"))
-    (topic,) = synth.resources("AWS::SNS::Topic")
     rules = sorted(lid for lid, r in synth.resources("AWS::Events::Rule").items()
                    if any(t["Arn"] == {"Ref": topic} for t in r["Properties"].get("Targets", [])))
-    assert len(alarms) == 13  # errors + throttles of 5 functions (ingest, migrate, redshift-sql, athena-views, api), 3 more
+    # (DLQ, queue age, failed objects; errors and throttles of ingest, rds-migrate, redshift-sql,
+    # athena-views, api, alerts and alerts-router; per watched facility: procedures, telemetry)
+    assert len(alarms) == 3 + 2 * 7 + 2 * len(synth.config.freshness_facilities)
+    assert len(synth.config.freshness_facilities) == {"dev": 10, "prod": 0}[synth.config.env_name]
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic}]
+               for a in synth.resources("AWS::CloudWatch::Alarm").values())
     assert len(rules) == 2
     assert rules[0].startswith("IngestPhiHmacGuardReadOutsideIngest") and rules[1].startswith("MonitoringGlueJobFailed")
     # THEN CloudWatch may publish, bound to exactly these alarms in this account

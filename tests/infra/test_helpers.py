@@ -31,7 +31,8 @@ def test_named_query_description_is_the_header_question() -> None:
 def _statements(sql: str) -> list[str]:
     """Statements of a file, ignoring semicolons in `--` comments, quoted strings and $$ bodies
     (whichever starts first wins: an apostrophe in a comment opens no string)."""
-    masked = re.sub(r"--[^\n]*|'(?:[^']|'')*'|\$\$.*?\$\$", " x ", sql, flags=re.S)
+    masked = re.sub(r"--[^\n]*|'(?:[^']|'')*'|\$\$.*?\$\$", lambda m: "" if m[0].startswith("--") else " x ",
+                    sql, flags=re.S)  # a comment is no statement (one after the last `;` included)
     return [s for s in masked.split(";") if s.strip()]
 
 
@@ -51,3 +52,5 @@ def test_statement_counter_sees_through_strings_and_comments(tmp_path: Path) -> 
     assert len(_statements("SELECT 1; SELECT 2;")) == 2
     assert len(_statements("-- the API's user\nCALL p('a;b');\n")) == 1
     assert len(_statements("CREATE PROCEDURE p() AS $$ BEGIN x; y; END; $$ LANGUAGE plpgsql;")) == 1
+    assert len(_statements("SELECT '--not a comment'; SELECT 2;")) == 2
+    assert len(_statements("SELECT 1;\n-- the end\n")) == 1

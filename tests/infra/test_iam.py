@@ -103,12 +103,19 @@ def test_nothing_may_delete_object_versions_or_touch_processed_data_outside_its_
             assert all("WebSite" in json.dumps(r) for r in _as_list(statement["Resource"])), lid
             continue
         assert set(_as_list(statement["Action"])) & {"s3:DeleteObject*", "s3:DeleteObjectVersion"} == set(), lid
-    # AND the ingest and the Glue job delete only under their own prefixes of the processed bucket
-    prefixes = {lid.split("DefaultPolicy")[0]: sorted(r["Fn::Join"][1][1] for r in _as_list(s["Resource"]))
-                for lid, s in deletes if not lid.startswith(("CustomS3AutoDeleteObjects", "CustomCDKBucketDeployment"))}
-    assert prefixes == {
+    # AND the ingest, the Glue job and the alerts function delete only under their own prefixes
+    # of the processed bucket (the alerts function: the pending alert files it consumes, and the
+    # stale dates of the procedure-window export it keeps equal to RDS)
+    prefixes: dict[str, list[str]] = {}
+    for lid, s in deletes:
+        if lid.startswith(("CustomS3AutoDeleteObjects", "CustomCDKBucketDeployment")):
+            continue
+        prefixes.setdefault(lid.split("DefaultPolicy")[0], []).extend(
+            r["Fn::Join"][1][1] for r in _as_list(s["Resource"]))
+    assert {k: sorted(v) for k, v in prefixes.items()} == {
         "IngestFunctionServiceRole": ["/procedure_telemetry/*"],
         "CatalogJobRole": ["/_rollup_state*", "/telemetry_anomalies*", "/telemetry_hourly*"],
+        "AlertsFunctionServiceRole": ["/_alerts/pending/*", "/_reference/procedure_windows/*"],
     }
 
 
@@ -156,31 +163,56 @@ def _key_statements(synth, key_prefix: str) -> list[dict]:
 
 
 def test_service_principals_on_keys_are_bound_to_this_stacks_sources(synth) -> None:
-    services = [s for prefix in ("KeysDataKey", "KeysOpsKey", "KeysRawKey") for s in _key_statements(synth, prefix)
+    services = [(prefix, s) for prefix in ("KeysDataKey", "KeysOpsKey", "KeysRawKey")
+                for s in _key_statements(synth, prefix)
                 if "Service" in s["Principal"] and s["Effect"] == "Allow" and "Condition" in s]
-    by_service = {str(s["Principal"]["Service"]): s for s in services}
+    by_sid = {s.get("Sid"): s for _, s in services}
+    own_account = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    prefix = synth.config.prefix
+    events_arn = "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>"
     # THEN S3 encrypts only the raw bucket's notifications (source bucket and account) ...
-    s3 = by_service["s3.amazonaws.com"]
+    s3 = by_sid["S3EventNotificationsToEncryptedQueue"]
     assert _flatten(s3["Condition"]["ArnEquals"]["aws:SourceArn"]) == (
-        f"arn:<AWS::Partition>:s3:::{synth.config.prefix}-raw-<AWS::AccountId>-<AWS::Region>")
-    assert s3["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        f"arn:<AWS::Partition>:s3:::{prefix}-raw-<AWS::AccountId>-<AWS::Region>")
+    assert s3["Condition"]["StringEquals"] == own_account
     # ... CloudWatch only for this stack's alarms, EventBridge only for this stack's rules ...
-    alarms, rules = by_service["cloudwatch.amazonaws.com"], by_service["events.amazonaws.com"]
+    alarms, rules = by_sid["AlarmsToEncryptedTopic"], by_sid["EventRulesToEncryptedTopic"]
     assert _flatten(alarms["Condition"]["ArnLike"]["aws:SourceArn"]) == (
-        f"arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:{synth.config.prefix}-*")
-    assert _flatten(rules["Condition"]["ArnLike"]["aws:SourceArn"]) == (
-        "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/<AWS::StackName>-*")
+        f"arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:{prefix}-*")
+    assert _flatten(rules["Condition"]["ArnLike"]["aws:SourceArn"]) == f"{events_arn}:rule/<AWS::StackName>-*"
+    # ... EventBridge on the data key only for the alert path's two rules (their DLQ) ...
+    dlq = by_sid["AlertRulesToEncryptedDlq"]
+    assert sorted(_flatten(a) for a in dlq["Condition"]["ArnEquals"]["aws:SourceArn"]) == [
+        f"{events_arn}:rule/{prefix}-alerts-rollup-succeeded",
+        f"{events_arn}:rule/{prefix}-alerts/{prefix}-alerts-to-router"]
+    assert dlq["Condition"]["StringEquals"] == own_account
+    # ... and for the alert bus on the ops key only as that bus (CDK's statement for kms_key)
+    bus_arn = f"{events_arn}:event-bus/{synth.config.alert_bus_name}"
+    (bus,) = [s for p, s in services if p == "KeysOpsKey" and "kms:EncryptionContext:aws:events:event-bus:arn"
+              in s["Condition"].get("StringEquals", {})]
+    assert {k: _flatten(v) for k, v in bus["Condition"]["StringEquals"].items()} == {
+        "aws:SourceAccount": "<AWS::AccountId>", "aws:SourceArn": bus_arn,
+        "kms:EncryptionContext:aws:events:event-bus:arn": bus_arn}
     # ... and CloudWatch Logs only for log groups of this account (its encryption context)
-    logs = [s for s in services if "logs" in str(s["Principal"]["Service"])]
+    logs = [s for _, s in services if "logs" in str(s["Principal"]["Service"])]
     assert [list(s["Condition"]["ArnLike"]) for s in logs] == [["kms:EncryptionContext:aws:logs:arn"]]
+    # AND those are all the service principals the keys allow
+    assert len(services) == 6
     # AND a service principal allowed without conditions elsewhere (CDK's SNS rule target grants
-    # EventBridge on its own) is denied everything from any other source
-    for prefix in ("KeysDataKey", "KeysOpsKey", "KeysRawKey"):
-        statements = _key_statements(synth, prefix)
+    # EventBridge on its own) is denied everything from any other source than the ones above
+    for key in ("KeysDataKey", "KeysOpsKey", "KeysRawKey"):
+        statements = _key_statements(synth, key)
         denies = {str(s["Principal"]["Service"]): s for s in statements if s["Effect"] == "Deny"}
         for s in statements:
             if s["Effect"] == "Allow" and "Service" in s["Principal"] and "Condition" not in s:
                 deny = denies[str(s["Principal"]["Service"])]
                 assert deny["Action"] == "kms:*"
-                assert deny["Condition"]["ArnNotLike"] == by_service[str(s["Principal"]["Service"])][
-                    "Condition"]["ArnLike"]
+                bound = by_sid[{"cloudwatch.amazonaws.com": "AlarmsToEncryptedTopic",
+                                "events.amazonaws.com": "EventRulesToEncryptedTopic"}[str(s["Principal"]["Service"])]]
+                assert bound["Condition"]["ArnLike"]["aws:SourceArn"] in _as_list(
+                    deny["Condition"]["ArnNotLike"]["aws:SourceArn"])
+    # AND the ops key's EventBridge deny spares exactly the stack's rules and the alert bus
+    (events_deny,) = [s for s in _key_statements(synth, "KeysOpsKey")
+                      if s["Effect"] == "Deny" and s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert sorted(_flatten(a) for a in events_deny["Condition"]["ArnNotLike"]["aws:SourceArn"]) == sorted(
+        [bus_arn, f"{events_arn}:rule/<AWS::StackName>-*"])

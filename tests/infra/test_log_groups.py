@@ -81,6 +81,8 @@ def _written(synth) -> list[tuple[str, str]]:
         elif kind == "AWS::WAFv2::LoggingConfiguration":
             (arn,) = props["LogDestinationConfigs"]  # arn:...:log-group:<name>, joined from tokens
             out.append((lid, _name(arn["Fn::Join"][1][-1].split(":log-group:", 1)[1])))
+        elif kind == "AWS::Events::EventBus":  # writes logs only with a LogConfig (it would need a group)
+            assert "LogConfig" not in props, f"{lid}: bus logging needs a pre-created group"
         elif kind == "AWS::EC2::FlowLog":
             out.append((lid, f"ref:{props['LogGroupName']['Ref']}"))
         else:

@@ -7,7 +7,7 @@ from infra.network import INTERFACE_ENDPOINTS, NO_RESOURCE_ACTIONS
 # Security group (logical id prefix) -> the only security groups allowed in.
 ALLOWED_SG_INGRESS = {
     "DatabaseDbSg": {"DatabaseProxySg", "DatabaseMigrateSg", "WarehouseSg", "DatabaseRotationSg"},
-    "DatabaseProxySg": {"IngestSg", "ApiSg"},
+    "DatabaseProxySg": {"IngestSg", "AlertsFunctionSg", "ApiSg"},
     "CatalogJobSg": {"CatalogJobSg"},
 }
 
@@ -131,7 +131,7 @@ def _as_list(value):
 
 
 WORKLOADS = ("IngestSg", "DatabaseMigrateSg", "DatabaseRotationSg", "WarehouseSg", "WarehouseApplySqlSg",
-             "AthenaCreateViewsSg", "CatalogJobSg", "ApiSg")
+             "AthenaCreateViewsSg", "CatalogJobSg", "AlertsFunctionSg", "AlertsRouterSg", "ApiSg")
 GROUPS = (*WORKLOADS, "NetworkEndpointSg", "DatabaseProxySg", "DatabaseDbSg")
 S3_PREFIX_LIST = {"Fn::FindInMap": ["S3PrefixList", {"Ref": "AWS::Region"}, "id"]}
 DB_PORT = {"Fn::GetAtt": ["DatabaseInstanceAA8A5FDE", "Endpoint.Port"]}  # the instance's port, a token
@@ -173,6 +173,8 @@ def test_workloads_send_only_https_to_the_endpoints_and_s3_and_the_database_port
         "WarehouseApplySqlSg": aws_apis,
         "AthenaCreateViewsSg": aws_apis,
         "CatalogJobSg": aws_apis | {("CatalogJobSg", 0, 65535)},  # Glue workers talk to each other
+        "AlertsFunctionSg": aws_apis | {("DatabaseProxySg", 5432, 5432)},
+        "AlertsRouterSg": {("NetworkEndpointSg", 443, 443)},  # it only publishes to SNS
         # the query API reads no S3: the endpoints (Secrets Manager, Redshift Data) and the proxy
         "ApiSg": {("NetworkEndpointSg", 443, 443), ("DatabaseProxySg", 5432, 5432)},
     }

@@ -33,7 +33,9 @@ def test_redshift_workgroup_is_private_with_enhanced_vpc_routing(synth) -> None:
 def test_redshift_sql_custom_resource_carries_every_placeholder(synth) -> None:
     resource = synth.one("Custom::RedshiftSql")
     assert set(resource["Placeholders"]) == {
-        "GLUE_DATABASE", "SPECTRUM_ROLE_ARN", "RDS_HOST", "RDS_PORT", "RDS_DATABASE", "RDS_SECRET_ARN", "API_DB_USER"}
+        "GLUE_DATABASE", "SPECTRUM_ROLE_ARN", "RDS_HOST", "RDS_PORT", "RDS_DATABASE", "RDS_SECRET_ARN",
+        "API_DB_USER", "INACTIVITY_HOURS"}
+    assert resource["Placeholders"]["INACTIVITY_HOURS"] == str(synth.config.detection.inactivity_hours)
     # the Redshift user the API function's role maps to (IAM authentication: IAMR:<role name>)
     assert resource["Placeholders"]["API_DB_USER"] == f"IAMR:{synth.config.prefix}-api"
     assert resource["Placeholders"]["RDS_HOST"]["Fn::GetAtt"][1] == "Endpoint.Address"
@@ -82,8 +84,9 @@ def test_athena_views_are_created_at_deploy_with_write_access_to_those_views_onl
 
 
 def test_alarm_topic_is_encrypted_and_alarms_cover_the_pipeline(synth) -> None:
-    topic = synth.one("AWS::SNS::Topic")
-    assert topic["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("KeysOpsKey")
+    ((topic_id, topic),) = [(k, t) for k, t in synth.resources("AWS::SNS::Topic").items()
+                            if k.startswith("MonitoringAlarms")]
+    assert topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("KeysOpsKey")
     alarms = {a["Properties"]["AlarmName"].removeprefix(f"{synth.config.prefix}-"): a["Properties"]
               for a in synth.resources("AWS::CloudWatch::Alarm").values()}
     assert {"dlq-not-empty", "queue-age", "ingest-errors", "ingest-throttles", "ingest-objects-failed"} <= set(alarms)
@@ -94,13 +97,13 @@ def test_alarm_topic_is_encrypted_and_alarms_cover_the_pipeline(synth) -> None:
     assert alarms["dlq-not-empty"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarms["queue-age"]["MetricName"] == "ApproximateAgeOfOldestMessage"
     for alarm in alarms.values():
-        assert alarm["AlarmActions"] == [{"Ref": next(iter(synth.resources("AWS::SNS::Topic")))}]
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
     assert len(synth.resources("AWS::CloudWatch::Dashboard")) == 1
 
 
 def test_glue_job_failures_reach_the_topic(synth) -> None:
-    (rule,) = [r["Properties"] for r in synth.resources("AWS::Events::Rule").values()
-               if r["Properties"]["EventPattern"]["source"] == ["aws.glue"]]
+    ((_, rule),) = [(k, r["Properties"]) for k, r in synth.resources("AWS::Events::Rule").items()
+                    if k.startswith("Monitoring")]
     job = synth.one("AWS::Glue::Job")
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.glue"] and pattern["detail-type"] == ["Glue Job State Change"]

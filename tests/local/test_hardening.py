@@ -46,7 +46,8 @@ def test_workdir_state_is_owner_only_and_an_old_one_is_tightened(tmp_path: Path)
     for path in (work.state_dir / "hmac.key", work.state_dir / "db-roles.json", work.stack_file, work.runs_file,
                  work.bucket_dir("b") / "k" / "rows.ndjson"):
         assert _mode(path) == 0o600, path
-    assert set(work.db_role_passwords()) == {role.name for role in ROLES}
+    assert set(work.db_role_passwords()) == {r.name for r in ROLES} == {
+        "lake_ingest", "lake_migrator", "lake_reader", "lake_api", "lake_alerts"}
 
 
 def test_postgres_refuses_connections_without_the_password(tmp_path: Path) -> None:

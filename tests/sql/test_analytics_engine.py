@@ -12,6 +12,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from lake.contract import LAKE_TABLES
+from lake.detection import DetectionSettings
 from local.analytics_engine import (
     REDSHIFT_DIR,
     EngineError,
@@ -95,8 +96,20 @@ def test_external_schema_files_carry_deploy_placeholders_and_are_emulated() -> N
     for f in redshift_views():
         text = f.path.read_text()
         assert text.startswith("--"), f"{f.path.name} must start with the question it answers"
-        if f.kind == "view":
+        if f.kind == "view" and f.name != "as_of":  # as_of reads no table: a plain view, nothing to bind late
             assert "WITH NO SCHEMA BINDING" in text
+
+
+def test_view_placeholders_come_from_the_detection_settings(tmp_path) -> None:
+    # GIVEN a view file with a placeholder WHEN rendered with settings THEN their value is in the SQL
+    (tmp_path / "30_v_x.sql").write_text("-- Which?\nCREATE OR REPLACE VIEW analytics.v_x AS\n"
+                                         "SELECT {{INACTIVITY_HOURS}} AS h WITH NO SCHEMA BINDING;\n")
+    (view,) = redshift_views(tmp_path, DetectionSettings(inactivity_hours=72).sql_placeholders())
+    assert "72 AS h" in view.duckdb_sql
+    # AND a placeholder the settings do not provide is an error, not a blank
+    (tmp_path / "31_v_y.sql").write_text("-- Why?\nCREATE OR REPLACE VIEW analytics.v_y AS SELECT {{NOPE}} AS n;\n")
+    with pytest.raises(EngineError, match="NOPE"):
+        redshift_views(tmp_path)
 
 
 def test_errors_are_engine_errors() -> None:

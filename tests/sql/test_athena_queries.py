@@ -19,6 +19,7 @@ from local.analytics_engine import (
     open_engine,
     run_athena_query,
     run_query,
+    set_as_of,
 )
 from tests.sql.lake_fixture import write_lake
 
@@ -37,10 +38,11 @@ def at(offset: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
 
 
 def hourly(robot: str, hour: dt.datetime, arm: int, n: int, force: float, force_max: float, temp: float,
-           temp_max: float, latency: float, p95: float, errors: int) -> dict:
+           temp_max: float, latency: float, p95: float, errors: int, gap: bool = False, imputed: bool = False) -> dict:
     return {"robot_id": robot, "hour": hour, "date": hour.date().isoformat(), "arm_id": arm, "sample_count": n,
             "force_newtons_avg": force, "force_newtons_max": force_max, "motor_temp_c_avg": temp,
-            "motor_temp_c_max": temp_max, "latency_ms_avg": latency, "latency_ms_p95": p95, "error_count": errors}
+            "motor_temp_c_max": temp_max, "latency_ms_avg": latency, "latency_ms_p95": p95, "error_count": errors,
+            "sample_gap": gap, "is_imputed": imputed}
 
 
 def sample(n: int, robot: str, proc: str, ts: dt.datetime, arm: int, force: float, temp: float, latency: float,
@@ -53,8 +55,9 @@ def sample(n: int, robot: str, proc: str, ts: dt.datetime, arm: int, force: floa
 HOURLY = [
     hourly(R1, at(1, 9), 1, 10, 10, 12, 40, 45, 5, 8, 1),
     hourly(R1, at(1, 9), 2, 30, 20, 25, 44, 50, 7, 9, 0),
-    hourly(R2, at(7, 10), 1, 5, 30, 31, 41, 42, 20, 30, 0),
+    hourly(R2, at(7, 10), 1, 5, 30, 31, 41, 42, 20, 30, 0, gap=True),  # measured, sparse
     hourly(R2, at(8, 10), 1, 5, 30, 31, 41, 42, 99, 99, 0),  # 8 days ago: outside the 7-day query
+    hourly(R1, at(1, 9), 3, 500, 90, 90, 90, 90, 90, 90, 9, gap=True, imputed=True),  # filled: never pooled
 ]
 ANOMALIES = [
     {"robot_id": R1, "hour": at(3, 9), "date": day(3).isoformat(), "metric": "motor_temp_c_avg",
@@ -88,7 +91,22 @@ def _rows(table) -> list[dict]:
 
 def test_every_athena_file_is_tested() -> None:
     names = {f.name for f in athena_files()}
-    assert names == {name[5:] for name in globals() if name.startswith("test_v_") or name.startswith("test_q_")}
+    assert names == {name[5:] for name in globals()
+                     if name.startswith("test_v_") or name.startswith("test_q_") or name == "test_as_of"}
+
+
+def test_as_of(tmp_path: Path) -> None:
+    # GIVEN the fixture lake WHEN "now" is the deployed definition THEN it is the current time
+    root = tmp_path / "lake"
+    write_lake(root, "telemetry_hourly", HOURLY)
+    con = open_engine(None, root)
+    (got,) = run_query(con, f"SELECT as_of FROM {DEFAULT_GLUE_DATABASE}.as_of").to_pylist()
+    assert abs(got["as_of"].replace(tzinfo=UTC) - dt.datetime.now(UTC)) < dt.timedelta(minutes=5)
+    # WHEN it is pinned 5 days back at noon (as lake demo pins it to the data's last timestamp)
+    set_as_of(con, at(5, 12))
+    # THEN "the last 7 days" are the 8 dates up to that day: R2's two hours, not R1's later one
+    assert [(r["robot_id"], r["hour"]) for r in run_athena_query(con, "q_hourly_rollups_last_7_days").to_pylist()] == [
+        (R2, at(8, 10)), (R2, at(7, 10))]
 
 
 def test_named_queries_prune_on_date_partitions() -> None:
@@ -110,6 +128,8 @@ def test_v_robot_hourly(engine) -> None:
     assert (pooled["motor_temp_c_avg"], pooled["motor_temp_c_max"]) == (43.0, 50.0)
     assert (pooled["latency_ms_avg"], pooled["latency_ms_p95_max"], pooled["error_count"]) == (6.5, 9.0, 1)
     assert pooled["date"] == day(1).isoformat()
+    # the filled arm-3 row (500 made-up samples at 90) is not pooled; R2's sparse hour is counted
+    assert [r["gap_arms"] for r in got] == [0, 1, 0]
 
 
 def test_v_procedure_telemetry_summary(engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from lake.db_roles import INGEST, MIGRATOR, READER, ROLES, DbRole
+from lake.db_roles import ALERTS, INGEST, MIGRATOR, READER, ROLES, DbRole
 from lambdas.migrate.roles import role_url, scram_verifier
 
 ROBOT = ("INSERT INTO surgical_robots VALUES ('ROBOT-0001', 'SN-000001', 'm', 'x', 'FAC-001', 'f', '2020-01-01',"
@@ -54,6 +54,26 @@ def test_reader_only_reads(migrated_db: str, role_passwords: dict[str, str]) -> 
         assert _denied(conn, "CREATE TEMP TABLE t (id int)")  # read-only transactions by default
         conn.execute("SET default_transaction_read_only = off")  # even if it turns that off...
         assert _denied(conn, ROBOT)  # ...it holds no write privilege
+
+
+def test_alerts_keeps_its_episodes_and_reads_robots_and_procedures_only(
+        migrated_db: str, role_passwords: dict[str, str]) -> None:
+    with _as(migrated_db, ALERTS, role_passwords) as conn:
+        conn.execute("INSERT INTO alert_episodes (alert_id, kind, robot_id, metric, first_hour, last_hour,"
+                     " anomalous_hours, peak_z) VALUES ('a', 'anomaly_episode', 'ROBOT-0001', 'torque_nm_avg',"
+                     " '2025-01-01', '2025-01-01', 1, 4.2)")
+        conn.execute("UPDATE alert_episodes SET published_at = now()")
+        assert conn.execute("SELECT count(*) FROM surgical_robots").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM surgical_procedures").fetchone() == (0,)
+        assert _denied(conn, "DELETE FROM alert_episodes")
+        # AND of procedures only the window columns the export reads, never a patient column
+        conn.execute("SELECT procedure_id, robot_id, status, actual_start, actual_end FROM surgical_procedures")
+        assert _denied(conn, "SELECT patient_key FROM surgical_procedures")
+        assert _denied(conn, "SELECT * FROM surgical_procedures")
+        assert _denied(conn, "SELECT * FROM procedure_outcomes")
+        assert _denied(conn, "SELECT * FROM etl.ingest_ledger")
+        assert _denied(conn, ROBOT)
+        assert _denied(conn, "CREATE TABLE public.x (id int)")
 
 
 def test_migrator_owns_the_schema_but_is_no_administrator(migrated_db: str, role_passwords: dict[str, str]) -> None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
 
-from local.analytics_engine import open_engine, redshift_views, run_query
+from lake.detection import DetectionSettings
+from local.analytics_engine import open_engine, redshift_views, run_query, set_as_of
 from tests.sql.lake_fixture import write_lake
 
 UTC = dt.UTC
@@ -126,18 +128,22 @@ PARKED = [
 ]
 
 
-def hourly(robot_id: str, hour: dt.datetime, arm: int, n: int, temp: float, temp_max: float, latency: float,
-           p95: float, errors: int) -> dict:
+def hourly(robot_id: str, hour: dt.datetime, arm: int, n: int, temp: float | None, temp_max: float | None,
+           latency: float | None, p95: float | None, errors: int, gap: bool = False, imputed: bool = False) -> dict:
     return {"robot_id": robot_id, "arm_id": arm, "hour": hour, "date": hour.date().isoformat(), "sample_count": n,
             "motor_temp_c_avg": temp, "motor_temp_c_max": temp_max, "latency_ms_avg": latency,
-            "latency_ms_p95": p95, "error_count": errors}
+            "latency_ms_p95": p95, "error_count": errors, "sample_gap": gap, "is_imputed": imputed}
 
 
 HOURLY = [
     hourly(R1, ts(1, 10, 9), 1, 10, 40, 45, 5, 8, 1),
     hourly(R1, ts(1, 10, 9), 2, 30, 44, 50, 7, 9, 0),
     hourly(R1, ts(1, 12, 10), 1, 20, 50, 55, 10, 12, 2),
-    hourly(R1, ts(1, 20, 10), 1, 10, 42, 43, 6, 7, 0),
+    hourly(R1, ts(1, 20, 10), 1, 10, 42, 43, 6, 7, 0, gap=True),  # measured but sparse
+    # gaps the views must not count as measurements: a filled (imputed) hour carrying made-up
+    # counts and values, and a silent arm's hour with no sample and nothing to fill from
+    hourly(R1, ts(1, 12, 10), 2, 999, 99, 99, 99, 99, 50, gap=True, imputed=True),
+    hourly(R1, ts(1, 12, 10), 3, 0, None, None, None, None, 0, gap=True),
 ]
 ANOMALIES = [
     {"robot_id": R1, "hour": ts(1, 10, 9), "date": "2024-01-10", "metric": "motor_temp_c_avg", "z_score": 3.5},
@@ -199,7 +205,7 @@ D = dt.date
 
 
 def test_every_view_file_is_tested() -> None:
-    tested = {name[5:] for name in globals() if name.startswith("test_v_")}
+    tested = {name[5:] for name in globals() if name.startswith("test_v_") or name == "test_as_of"}
     assert {f.name for f in redshift_views() if f.kind == "view"} == tested
 
 
@@ -308,15 +314,17 @@ def test_v_surgeon_learning_curve(engine) -> None:
 def test_v_telemetry_health_daily(engine) -> None:
     got = rows(engine, "v_telemetry_health_daily", "robot_id, day")
     cols = ("robot_id", "day", "samples", "motor_temp_avg", "motor_temp_max", "latency_ms_avg",
-            "latency_ms_p95_max", "errors", "errors_per_1k", "anomalies", "motor_temp_avg_7d",
+            "latency_ms_p95_max", "errors", "errors_per_1k", "anomalies", "gap_arm_hours", "motor_temp_avg_7d",
             "latency_ms_avg_7d", "errors_per_1k_7d")
     expected = [
         # Jan 10: arms of 10 and 30 samples at 40 and 44 degrees -> (400 + 1320) / 40 = 43
-        (R1, D(2024, 1, 10), 40, 43.0, 50.0, (50 + 210) / 40, 9.0, 1, 25.0, 2, 43.0, 6.5, 25.0),
-        # Jan 12: window Jan 6..12 pools Jan 10 and 12: 60 samples
-        (R1, D(2024, 1, 12), 20, 50.0, 55.0, 10.0, 12.0, 2, 100.0, 0, (1720 + 1000) / 60, (260 + 200) / 60, 50.0),
-        # Jan 20: window Jan 14..20 holds only itself
-        (R1, D(2024, 1, 20), 10, 42.0, 43.0, 6.0, 7.0, 0, 0.0, 0, 42.0, 6.0, 0.0),
+        (R1, D(2024, 1, 10), 40, 43.0, 50.0, (50 + 210) / 40, 9.0, 1, 25.0, 2, 0, 43.0, 6.5, 25.0),
+        # Jan 12: the measured arm only (the filled and the silent arm are gaps, not samples);
+        # window Jan 6..12 pools Jan 10 and 12: 60 samples
+        (R1, D(2024, 1, 12), 20, 50.0, 55.0, 10.0, 12.0, 2, 100.0, 0, 2, (1720 + 1000) / 60, (260 + 200) / 60,
+         50.0),
+        # Jan 20: window Jan 14..20 holds only itself; its one hour is sparse
+        (R1, D(2024, 1, 20), 10, 42.0, 43.0, 6.0, 7.0, 0, 0.0, 0, 1, 42.0, 6.0, 0.0),
     ]
     assert got == [dict(zip(cols, [r6(v) if isinstance(v, float) else v for v in e], strict=True))
                    for e in expected]
@@ -359,17 +367,59 @@ def test_v_patient_cohort_outcomes(engine) -> None:
     assert got == [dict(zip(cols, e, strict=True)) for e in expected]
 
 
-def test_v_robot_inactivity(engine) -> None:
-    got = rows(engine, "v_robot_inactivity", "robot_id")
-    # R1 sent telemetry 2 hours ago; R3 is retired; R2 last worked Apr 10 14:45 2024 (its
-    # telemetry is older); R4 was never seen
-    assert [r["robot_id"] for r in got] == [R2, R4]
-    r2, r4 = got
-    assert (r2["last_procedure_at"], r2["last_telemetry_at"], r2["last_activity_at"]) == (
-        ts(4, 10, 14, 45), None, ts(4, 10, 14, 45))
-    hours = (NOW.replace(minute=0, second=0, microsecond=0) - ts(4, 10, 14)).total_seconds() // 3600
-    assert r2["hours_inactive"] in (hours, hours + 1)  # an hour may tick over during the test
-    assert (r4["last_activity_at"], r4["hours_inactive"]) == (None, None)
+def test_v_robot_inactivity(tmp_path: Path) -> None:
+    # GIVEN "now" pinned to Apr 12 2024 15:00 and five robots (R3 retired, R5 in maintenance)
+    robots = [robot(R1, "FAC-001"), robot(R2, "FAC-002"), robot(R3, "FAC-001", "retired"), robot(R4, "FAC-002"),
+              robot("ROBOT-0005", "FAC-001", "maintenance")]
+    procs = [
+        procedure(1, R1, "FAC-001", 1, "A", "t", "c", ts(4, 12, 5), 5),  # ends 10:00, 5 h ago
+        procedure(2, R2, "FAC-002", 1, "A", "t", "c", ts(4, 10, 14), 0.75),  # ends Apr 10 14:45
+        procedure(3, R2, "FAC-002", 1, "A", "t", "c", ts(4, 20, 9), 1),  # after as_of: not activity yet
+        procedure(4, R3, "FAC-001", 1, "A", "t", "c", ts(4, 1, 9), 1),
+        procedure(5, R4, "FAC-002", 1, "A", "t", "c", ts(4, 11, 9), None, status="cancelled"),
+    ]
+    write_lake(tmp_path, "telemetry_hourly", [
+        hourly(R2, ts(4, 9, 10), 1, 5, 40, 40, 5, 5, 0),
+        hourly(R2, ts(4, 12, 10), 1, 5, 40, 40, 5, 5, 0, gap=True, imputed=True),  # filled, not telemetry
+        hourly("ROBOT-0005", ts(4, 11, 9), 1, 5, 40, 40, 5, 5, 0),
+        hourly("ROBOT-0005", ts(4, 12, 11), 2, 0, None, None, None, None, 0, gap=True),  # no sample
+    ])
+    rds = {"surgical_robots": _arrow("surgical_robots", robots),
+           "surgical_procedures": _arrow("surgical_procedures", procs)}
+
+    def inactive(hours: int) -> list[tuple]:
+        con = open_engine(None, tmp_path, rds_tables=rds, settings=DetectionSettings(inactivity_hours=hours))
+        set_as_of(con, ts(4, 12, 15))
+        return [(r["robot_id"], r["last_procedure_at"], r["last_telemetry_at"], r["last_activity_at"],
+                 r["hours_inactive"]) for r in rows(con, "v_robot_inactivity", "robot_id")]
+
+    # WHEN read with the default 48 h THEN R2 (last activity Apr 10 14:45: 49 hour boundaries
+    # before 15:00 two days later) and R4 (never active: a cancelled booking only) are listed
+    assert inactive(48) == [(R2, ts(4, 10, 14, 45), ts(4, 9, 10), ts(4, 10, 14, 45), 49),
+                            (R4, None, None, None, None)]
+    # AND with inactivity_hours = 24, R5 too (last measured hour Apr 11 09:00, 30 hours before)
+    assert [r[0] for r in inactive(24)] == [R2, R4, "ROBOT-0005"]
+    assert inactive(24)[2][2:] == (ts(4, 11, 9), ts(4, 11, 9), 30)
+
+
+def _arrow(entity: str, rows_: list[dict]):
+    import pyarrow as pa
+
+    from lake.contract import ENTITIES, LINEAGE_COLUMNS, arrow_schema
+
+    schema = arrow_schema((*ENTITIES[entity].stored_columns(), *LINEAGE_COLUMNS))
+    return pa.Table.from_pylist([{"loaded_at": ts(1, 1), **r} for r in rows_], schema=schema)
+
+
+def test_as_of(engine) -> None:
+    # GIVEN the deployed definition THEN "now" is the current time
+    (got,) = run_query(engine, "SELECT as_of FROM analytics.as_of").to_pylist()
+    assert abs(got["as_of"].replace(tzinfo=UTC) - dt.datetime.now(UTC)) < dt.timedelta(minutes=5)
+    # WHEN it is pinned (as lake demo does) THEN the views that look back from now follow it
+    set_as_of(engine, ts(3, 1, 12))
+    reliability = {r["robot_id"]: r for r in rows(engine, "v_robot_reliability", "robot_id")}
+    assert reliability[R1]["days_since_last_service"] == 26  # Feb 4 -> Mar 1 (2024 is a leap year)
+    assert reliability[R2]["days_since_last_service"] == 0  # serviced Mar 1 09:00
 
 
 def test_v_orphan_telemetry(engine) -> None:
@@ -424,3 +474,91 @@ def test_failure_precursor_window_boundaries(tmp_path: Path) -> None:
     # WHEN the view is read THEN precursor = [start - 3 d, start), baseline = [start - 33 d, start - 3 d)
     (row,) = run_query(con, "SELECT precursor_samples, baseline_samples FROM analytics.v_failure_precursors").to_pylist()
     assert row == {"precursor_samples": 1, "baseline_samples": 10 + 100}
+
+
+def _monthly_outcomes(facility: str, year: int, month: int, first_pid: int, successes: int, complications: int,
+                      readmissions: int) -> tuple[list[dict], list[dict]]:
+    """Four procedures with outcomes on the 10th: the first `successes` succeed, and so on."""
+    procs, outs = [], []
+    for i in range(4):
+        pid = first_pid + i
+        when = dt.datetime(year, month, 10, 8 + i, tzinfo=UTC)
+        procs.append(procedure(pid, R1, facility, 1, "A", "t", "c", when, 1))
+        outs.append(outcome(pid, i < successes, "minor" if i < complications else "none", 1, i < readmissions))
+    return procs, outs
+
+
+def test_v_facility_outcome_trend_class(tmp_path: Path) -> None:
+    # GIVEN "now" = Jun 30 2024 and monthly rates over 4 outcomes a month:
+    # FAC-001 Jan-Jun: successes 0,1,2,2,3,4, complications 4,3,2,2,1,0, readmissions 1 each;
+    #   plus Jun 2023 (12 months back: outside the window) and Jul 2024 (after now)
+    # FAC-002 Mar-Jun: 4 months only; FAC-003 Jan-Jun: successes 4,3,3,2,1,0, nothing else
+    plan = [("FAC-001", 2024, m, s, c, 1) for m, s, c in zip(range(1, 7), (0, 1, 2, 2, 3, 4), (4, 3, 2, 2, 1, 0),
+                                                             strict=True)]
+    plan += [("FAC-001", 2023, 6, 0, 4, 4), ("FAC-001", 2024, 7, 0, 4, 4)]
+    plan += [("FAC-002", 2024, m, s, 0, 0) for m, s in zip(range(3, 7), (1, 2, 3, 4), strict=True)]
+    plan += [("FAC-003", 2024, m, s, 0, 0) for m, s in zip(range(1, 7), (4, 3, 3, 2, 1, 0), strict=True)]
+    procs, outs = [], []
+    for i, (facility, year, month, s, c, r) in enumerate(plan):
+        p, o = _monthly_outcomes(facility, year, month, 100 + 4 * i, s, c, r)
+        procs += p
+        outs += o
+    con = open_engine(None, tmp_path, rds_tables={
+        "surgical_robots": _arrow("surgical_robots", [robot(R1, "FAC-001")]),
+        "surgical_procedures": _arrow("surgical_procedures", procs),
+        "procedure_outcomes": _arrow("procedure_outcomes", outs)})
+    set_as_of(con, dt.datetime(2024, 6, 30, 12, tzinfo=UTC))
+    got = {(r["facility_id"], r["metric"]): r for r in rows(con, "v_facility_outcome_trend_class", "facility_id")}
+    # THEN Mann-Kendall by hand. 6 points, one tied pair, all other 14 pairs rising: S = 14,
+    # Var = (6*5*17 - 2*1*9) / 18 = 492 / 18, Z = (14 - 1) / sqrt(Var) = 2.4865
+    var6, z6 = 492 / 18, 13 / math.sqrt(492 / 18)
+    summary = {k: (r["months"], r["first_month"], r["last_month"], r["first_month_rate"], r["last_month_rate"],
+                   r["s_statistic"], r["s_variance"], r["z_score"], r["trend_class"]) for k, r in got.items()}
+    jan, mar, jun = D(2024, 1, 1), D(2024, 3, 1), D(2024, 6, 1)
+    assert summary[("FAC-001", "success_rate")] == (6, jan, jun, 0.0, 1.0, 14, r6(var6), r6(z6), "improving")
+    # complications fall: S = -14, and falling complications are an improvement
+    assert summary[("FAC-001", "complication_rate")] == (6, jan, jun, 1.0, 0.0, -14, r6(var6), r6(-z6), "improving")
+    # six equal rates: S = 0 and Var = (510 - 6*5*17) / 18 = 0 -> Z = 0
+    assert summary[("FAC-001", "readmission_rate")] == (6, jan, jun, 0.25, 0.25, 0, 0.0, 0.0, "stable")
+    # 4 months: S = 6, Z = 5 / sqrt(4*3*13/18) = 1.70, but too few points to decide
+    assert summary[("FAC-002", "success_rate")][0:1] + summary[("FAC-002", "success_rate")][5:] == (
+        4, 6, r6(156 / 18), r6(5 / math.sqrt(156 / 18)), "insufficient data")
+    assert summary[("FAC-002", "success_rate")][1] == mar
+    assert summary[("FAC-003", "success_rate")][5:] == (-14, r6(var6), r6(-z6), "declining")
+    assert {got[("FAC-003", m)]["trend_class"] for m in ("complication_rate", "readmission_rate")} == {"stable"}
+    assert len(got) == 9
+
+
+def test_v_robot_reliability_trend_class(tmp_path: Path) -> None:
+    # GIVEN "now" = Jun 30 2024; R1 operates 10 h a month Jan-Jun with 3, 2, 2, 1, 0, 0 failures
+    # (a scheduled service in January does not count); R2 operates Apr-Jun; R3 never; R4 2 h a
+    # month Feb-Jun without failures
+    procs, maint = [], []
+    pid = 1
+    for robot_id, months, hours in ((R1, range(1, 7), 10), (R2, range(4, 7), 2), (R4, range(2, 7), 2)):
+        for m in months:
+            procs.append(procedure(pid, robot_id, "FAC-001", 1, "A", "t", "c", ts(m, 10, 6), hours))
+            pid += 1
+    mid = 1
+    for month, failures in zip(range(1, 7), (3, 2, 2, 1, 0, 0), strict=True):
+        for k in range(failures):
+            maint.append(maintenance(mid, R1, "emergency" if k == 0 else "unscheduled", ts(month, 20 + k, 8), 2, 2, 1))
+            mid += 1
+    maint.append(maintenance(mid, R1, "scheduled", ts(1, 25, 8), 2, 2, 1))
+    con = open_engine(None, tmp_path, rds_tables={
+        "surgical_robots": _arrow("surgical_robots", [robot(r, "FAC-001") for r in (R1, R2, R3, R4)]),
+        "surgical_procedures": _arrow("surgical_procedures", procs),
+        "robot_maintenance_logs": _arrow("robot_maintenance_logs", maint)})
+    set_as_of(con, dt.datetime(2024, 6, 30, 12, tzinfo=UTC))
+    got = {r["robot_id"]: r for r in rows(con, "v_robot_reliability_trend_class", "robot_id")}
+    # THEN R1's failures per 100 h are 30, 20, 20, 10, 0, 0: two tied pairs, 13 falling pairs:
+    # S = -13, Var = (510 - 18 - 18) / 18, Z = (-13 + 1) / sqrt(Var) = -2.34 -> improving
+    r1 = got[R1]
+    assert (r1["months"], r1["first_month_failures_per_100h"], r1["last_month_failures_per_100h"]) == (6, 30.0, 0.0)
+    assert (r1["s_statistic"], r1["s_variance"], r1["z_score"], r1["trend_class"]) == (
+        -13, r6(474 / 18), r6(-12 / math.sqrt(474 / 18)), "improving")
+    assert (got[R2]["months"], got[R2]["trend_class"]) == (3, "insufficient data")
+    assert (got[R3]["months"], got[R3]["z_score"], got[R3]["trend_class"]) == (0, None, "insufficient data")
+    # R4: five equal rates (0 failures): Var = 0, Z = 0 -> stable
+    assert (got[R4]["months"], got[R4]["s_variance"], got[R4]["z_score"], got[R4]["trend_class"]) == (
+        5, 0.0, 0.0, "stable")

@@ -161,7 +161,8 @@ class LakeStack(Stack):
         )
         self.database.allow_client(self.api.function, "API Lambda")
         self.web = LakeWeb(self, "Web", WebProps(config=cfg, user_pool=self.api.user_pool,
-                                                 rest_api=self.api.rest_api, access_logs=self.storage.access_logs))
+                                                 rest_api=self.api.rest_api, access_logs=self.storage.access_logs,
+                                                 log_groups=log_groups))
         # Every workload security group: HTTPS to the endpoints and S3 only (database ports are
         # opened pairwise by LakeDatabase).
         for security_group in (

@@ -31,6 +31,7 @@ from constructs import Construct
 from api.web_static import CONTENT_SECURITY_POLICY, WEB_DIR
 from infra.config import LakeConfig
 from infra.custom_resource import SERVICE_TIMEOUT_MARGIN
+from infra.log_groups import LogGroupFactory
 
 DIST = WEB_DIR / "dist"
 API_PATH = "/v1/*"
@@ -57,6 +58,7 @@ class WebProps:
     user_pool: cognito.UserPool
     rest_api: apigw.RestApi
     access_logs: s3.IBucket
+    log_groups: LogGroupFactory
     dist: Path = DIST
 
 
@@ -128,6 +130,8 @@ class LakeWeb(Construct):
             sources=[s3deploy.Source.asset(str(bundle)), s3deploy.Source.json_data("config.json", config)],
             distribution=self.distribution, distribution_paths=["/index.html", "/config.json"],
             memory_limit=256, prune=True,
+            # pre-created with the ops key and retention, like every other function's
+            log_group=props.log_groups.create(self, "DeployLogs", f"/aws/lambda/{cfg.prefix}-web-deploy"),
         )
         # Like the project's custom resources: CloudFormation gives up a minute after the handler's timeout.
         (upload,) = [c.node.default_child for c in self.deployment.node.children

@@ -49,6 +49,9 @@ def test_no_star_resource_except_for_actions_without_resource_types(synth) -> No
         if statement["Effect"] != "Allow" or "*" not in _as_list(statement.get("Resource", [])):
             continue
         actions = set(_as_list(statement["Action"]))
+        if lid.startswith("CustomCDKBucketDeployment"):  # CDK's dashboard copier: it writes this grant itself
+            assert actions == {"cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"}, lid
+            continue
         assert actions <= STAR_ALLOWED, f"{lid}: {sorted(actions - STAR_ALLOWED)} on *"
 
 

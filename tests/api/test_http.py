@@ -71,8 +71,14 @@ def test_curl_like_calls(base: str, workdir: Workdir) -> None:
 def test_access_log_names_who_and_how_many_never_the_rows(base: str, workdir: Workdir) -> None:
     admin = token(workdir, "--admin", "--phi", "--subject", "alice")
     assert call(f"{base}/v1/procedures", admin)[0] == 200
-    lines = [json.loads(line) for line in (workdir.state_dir / "api-access.log").read_text().splitlines()]
-    mine = [e for e in lines if e["principal"] == "alice"]
+    # the server writes the line once the response is sent, so it may land just after the client has it
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in (workdir.state_dir / "api-access.log").read_text().splitlines()]
+        mine = [e for e in lines if e["principal"] == "alice"]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert mine[-1] | {"ms": 0} == {"principal": "alice", "facilities": [], "admin": True, "method": "GET",
                                     "endpoint": "/v1/procedures", "status": 200, "rows": 4, "ms": 0}
     text = (workdir.state_dir / "api-access.log").read_text()

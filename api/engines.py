@@ -4,7 +4,7 @@
   sessions in UTC; in AWS through RDS Proxy as `lake_api`, TLS verify-full.
 - `RedshiftDataEngine`: the Redshift Data API (lake tables and views in AWS): named parameters,
   polled to completion, typed results.
-- The local DuckDB engine lives in `api/local_server.py` (it needs local mode's modules).
+- The local DuckDB engine lives in `local/api_server.py` (it needs local mode's modules).
 
 Each returns `(columns, rows)` with Python values (datetimes aware in UTC). Connection or
 timeout failures raise `EngineUnavailable` (503); a value the engine refuses to cast (a

@@ -2,7 +2,7 @@
 
 Reads a workdir that `lake demo` filled (the generator's data: every unscheduled or emergency
 maintenance is a failure preceded by 7 days of drift) and scores, with
-`local.alert_accuracy.score`:
+`local.analytics.alert_scoring.score`:
 
 1. the alerts the demo really raised (`alert_episodes`, through the whole alert path);
 2. with `--sweep`, the same rules re-run on the demo's hourly rollups for other thresholds (the
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from local.alert_accuracy import Score, accuracy_note, score
+from local.analytics.alert_scoring import Score, accuracy_note, score
 from local.workdir import Workdir
 
 
@@ -39,8 +39,8 @@ def sweep(workdir: Workdir, con: Any) -> list[tuple[str, Score]]:
     from glue_jobs.telemetry_rollup import configure, episodes, robot_hours, score_anomalies, score_precursors
     from lake.alerts import ANOMALY_EPISODE, FAILURE_PRECURSOR
     from lake.detection import DetectionSettings
-    from local.engine import lake_root
-    from local.spark import local_spark_session
+    from local.analytics.spark_session import local_spark_session
+    from local.analytics.workdir_engine import lake_root
 
     failures = _events(con.execute("SELECT robot_id, started_at FROM rds.robot_maintenance_logs"
                                    " WHERE maintenance_type IN ('unscheduled', 'emergency')").fetchall())
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("data/demo"), help="a workdir `lake demo` filled")
     parser.add_argument("--sweep", action="store_true", help="also re-score other thresholds (starts Spark)")
     args = parser.parse_args(argv)
-    from local.alert_accuracy import measure
-    from local.engine import analytics_connection
+    from local.analytics.alert_scoring import measure
+    from local.analytics.workdir_engine import analytics_connection
 
     workdir = Workdir.at(args.workdir)
     with analytics_connection(workdir) as con:

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from lake.contract import ENTITIES, LINEAGE_COLUMNS, arrow_schema, lake_data_columns
-from local.analytics_engine import athena_files, open_engine, redshift_views, run_query
+from local.analytics.duckdb_engine import athena_files, open_engine, redshift_views, run_query
 
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 DAYS = 181
@@ -262,8 +262,8 @@ def bench_postgres(tables: dict[str, pa.Table]) -> float:
     import psycopg
 
     from lambdas.migrate.migrations import apply_migrations
-    from local.analytics_engine import read_postgres
-    from local.postgres import EphemeralPostgres
+    from local.analytics.duckdb_engine import read_postgres
+    from local.stack.postgres_server import EphemeralPostgres
 
     with tempfile.TemporaryDirectory() as tmp, EphemeralPostgres(Path(tmp)) as pg:
         url = pg.url()

@@ -31,7 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from local.postgres import free_port
+from local.stack.postgres_server import free_port
 
 FAMILIES = ("health", "robots", "robot", "procedures", "procedure", "maintenance", "telemetry_hourly",
             "anomalies", "view")
@@ -44,8 +44,8 @@ def serve(workdir: Path, port: int, mode: str) -> int:
     import uvicorn
 
     from api.app import create_app
-    from api.local_server import api_role_url, local_context
-    from local.engine import database_url
+    from local.analytics.workdir_engine import database_url
+    from local.api_server import api_role_url, local_context
     from local.workdir import Workdir
 
     wd = Workdir.at(workdir)
@@ -62,9 +62,9 @@ def serve(workdir: Path, port: int, mode: str) -> int:
 def _naive_engines(wd: Any, url: str) -> tuple[Any, Any]:
     import psycopg
 
-    from api.local_server import DuckDbEngine
-    from local.analytics_engine import open_engine
-    from local.engine import _names, lake_root
+    from local.analytics.duckdb_engine import open_engine
+    from local.analytics.workdir_engine import _names, lake_root
+    from local.api_server import DuckDbEngine
 
     class NewConnection:
         name = "postgresql"
@@ -105,7 +105,7 @@ def _requests(workdir: Path, admin: str, base_token: dict[str, str], seed: int =
     """(family, path, token) for every family, ids taken from the data, shuffled with a seed."""
     import psycopg
 
-    from api.local_server import api_role_url
+    from local.api_server import api_role_url
     from local.workdir import Workdir
 
     wd = Workdir.at(workdir)
@@ -242,8 +242,8 @@ def _time(cmd: list[str]) -> float:
 def run(workdir: Path, seconds: float, clients: int, modes: tuple[str, ...]) -> dict[str, Any]:
     if not (workdir / "postgres").exists():
         print(f"no demo in {workdir}: running `lake demo --workdir {workdir}` (default scale) first", flush=True)
-        subprocess.run([sys.executable, "-m", "lake.cli", "demo", "--workdir", str(workdir)], check=True)
-    from local.engine import database_url
+        subprocess.run([sys.executable, "-m", "cli", "demo", "--workdir", str(workdir)], check=True)
+    from local.analytics.workdir_engine import database_url
     from local.workdir import Workdir
 
     with database_url(Workdir.at(workdir)) as admin:  # one database for both servers (DATABASE_URL)

@@ -30,7 +30,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
@@ -264,19 +264,6 @@ def _measure(label: str, name: str, path: Path, arg: str, repeat: int, size_mb: 
     return result
 
 
-def postgres_server(work: Path) -> tuple[str, Any]:
-    """(URL, server to stop or None): $DATABASE_URL, else a throwaway server under `work`."""
-    from local.postgres import EphemeralPostgres, server_url_from_env
-
-    existing = server_url_from_env()
-    if existing:
-        return existing, None
-    pg = EphemeralPostgres(work / "pg")
-    pg.start()
-    pg.create_database("bench")
-    return pg.url("bench"), pg
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -325,8 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             path.unlink()
         if not args.skip_rds:
             print("transactional load into PostgreSQL (surgical_procedures, with PHI)", flush=True)
-            url, server = postgres_server(work)
-            try:
+            from local.stack.postgres_server import postgres_server
+
+            with postgres_server() as url:
                 for rows, label, name in (
                     (args.rds_rows, "ingest: validate + HMAC + COPY staging + upsert", "rds_ingest"),
                     (args.naive_rds_rows, "naive: row-by-row INSERT ... ON CONFLICT", "rds_naive"),
@@ -334,9 +322,6 @@ def main(argv: list[str] | None = None) -> int:
                     path = work / f"procedures-{rows}.csv"
                     write_procedures(path, rows)
                     results.append(_measure(label, name, path, url, args.repeat, path.stat().st_size / 1e6))
-            finally:
-                if server is not None:
-                    server.stop()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

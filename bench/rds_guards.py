@@ -26,12 +26,13 @@ from pathlib import Path
 import psycopg
 import pyarrow as pa
 
-from bench.ingest import HMAC_KEY, postgres_server, reset_with_robots, write_procedures
+from bench.ingest import HMAC_KEY, reset_with_robots, write_procedures
 from lake.contract import ENTITIES
 from lambdas.ingest import rds_loader
 from lambdas.ingest.pipeline import ValidRows
 from lambdas.ingest.quarantine import RejectSink
 from lambdas.ingest.routing import Format, Route
+from local.stack.postgres_server import postgres_server
 
 TABLE = "surgical_procedures"
 # Each guard kind, as the statement that drops all of it from the table (in a DO block: the
@@ -98,21 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="procedures to load (default 200000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; the median is reported")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-rds-guards-") as tmp:
-        url, server = postgres_server(Path(tmp))
-        try:
-            reset_with_robots(url)
-            batches = validated_batches(Path(tmp), args.rows)
-            print(f"COPY to staging + upsert of {args.rows:,} new procedures (park + MERGE + unpark)", flush=True)
-            baseline = None
-            for label, ddl in VARIANTS.items():
-                seconds = statistics.median(time_load(url, batches, ddl) for _ in range(args.repeat))
-                baseline = seconds if baseline is None else baseline
-                print(f"  {label:<32} {seconds:6.2f} s {int(args.rows / seconds):>10,} rows/s"
-                      f"  ({seconds - baseline:+.2f} s vs as migrated, median of {args.repeat})", flush=True)
-        finally:
-            if server is not None:
-                server.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-rds-guards-") as tmp, postgres_server() as url:
+        reset_with_robots(url)
+        batches = validated_batches(Path(tmp), args.rows)
+        print(f"COPY to staging + upsert of {args.rows:,} new procedures (park + MERGE + unpark)", flush=True)
+        baseline = None
+        for label, ddl in VARIANTS.items():
+            seconds = statistics.median(time_load(url, batches, ddl) for _ in range(args.repeat))
+            baseline = seconds if baseline is None else baseline
+            print(f"  {label:<32} {seconds:6.2f} s {int(args.rows / seconds):>10,} rows/s"
+                  f"  ({seconds - baseline:+.2f} s vs as migrated, median of {args.repeat})", flush=True)
     return 0
 
 

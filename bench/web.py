@@ -1,6 +1,6 @@
 """First paint of the dashboard's overview, measured in the browser, at default scale.
 
-`lake serve`'s server (API + built app, `api.local_server.running`) over a `lake demo` workdir
+`lake serve`'s server (API + built app, `local.api_server.running`) over a `lake demo` workdir
 (default scale; created with `lake demo` when missing), Debian's Chromium driven by Playwright.
 Each load is a fresh browser context (empty cache, no session): navigation to `/#token=...` (what
 `lake serve --open` does), then the browser's own clocks, in ms since navigation start:
@@ -57,17 +57,17 @@ def measure(url: str, loads: int) -> list[dict[str, float]]:
 
 
 def run(workdir: Path, loads: int) -> dict[str, Any]:
-    from api.local_server import running, signed_in_url
     from api.web_static import dist_dir
-    from local.engine import database_url
-    from local.postgres import free_port
+    from local.analytics.workdir_engine import database_url
+    from local.api_server import running, signed_in_url
+    from local.stack.postgres_server import free_port
     from local.workdir import Workdir
     from tests.web.browser import require_build
 
     require_build()
     if not (workdir / "postgres").exists():
         print(f"no demo in {workdir}: running `lake demo --workdir {workdir}` (default scale) first", flush=True)
-        subprocess.run([sys.executable, "-m", "lake.cli", "demo", "--workdir", str(workdir)], check=True)
+        subprocess.run([sys.executable, "-m", "cli", "demo", "--workdir", str(workdir)], check=True)
     wd = Workdir.at(workdir)
     with database_url(wd) as admin_url, running(wd, admin_url, free_port(), poll_seconds=0) as base:
         samples = measure(signed_in_url(base, wd), loads)

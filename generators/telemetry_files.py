@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -19,48 +16,11 @@ from generators.records import TelemetryPlan
 from generators.telemetry import day_chunks, ndjson_lines
 from generators.writer import file_key, json_line, write_bytes
 from lake.contract import ENTITIES
+from lambdas.ingest.prefetch import prefetch  # the next chunk is generated while this one is written
 
 ENTITY = ENTITIES["procedure_telemetry"]
 EPOCH = dt.date(1970, 1, 1)
 CHUNK_ROWS = 200_000  # samples generated per step: small enough to overlap, large enough to vectorize
-T = TypeVar("T")
-
-
-def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
-    """Iterate `items` in a background thread, `depth` ahead: NumPy and polars release the GIL,
-    so the next chunk is generated on the second core while this one is formatted and written.
-    Order (and therefore every byte) is unchanged; an exception in the producer is re-raised."""
-    slots: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                slots.put((True, item))
-            slots.put((True, done))
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            slots.put((False, exc))
-
-    worker = threading.Thread(target=produce, name="telemetry-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            ok, item = slots.get()
-            if not ok:
-                raise item  # type: ignore[misc]
-            if item is done:
-                return
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                slots.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
 
 
 def write_telemetry(plan: TelemetryPlan, out: Path, opts: Options, ledger: Ledger) -> Iterator[int]:

@@ -75,22 +75,29 @@ from lake.alerts import (
     Candidate,
     candidates_to_json,
 )
-from lake.contract import LAKE_TABLES, PROCEDURE_WINDOWS, REFERENCE_DIR, TELEMETRY_HOURLY, DType
+from lake.contract import (
+    LAKE_TABLES,
+    PROCEDURE_TELEMETRY,
+    PROCEDURE_WINDOWS,
+    REFERENCE_DIR,
+    ROLLUP_METRICS,
+    SPARK_TYPES,
+    TELEMETRY_ANOMALIES,
+    TELEMETRY_HOURLY,
+)
 from lake.detection import JOB_ARGUMENT, DetectionSettings
 
-TELEMETRY_DIR = "procedure_telemetry"
-HOURLY_DIR = "telemetry_hourly"
-ANOMALIES_DIR = "telemetry_anomalies"
+TELEMETRY_DIR = PROCEDURE_TELEMETRY.name
+HOURLY_DIR = TELEMETRY_HOURLY.name
+ANOMALIES_DIR = TELEMETRY_ANOMALIES.name
 WINDOWS_DIR = f"{REFERENCE_DIR}/{PROCEDURE_WINDOWS.name}"
 STATE_DIR = "_rollup_state"
 
-METRICS = ("force_newtons", "torque_nm", "motor_temp_c", "latency_ms")
+METRICS = tuple(ROLLUP_METRICS)  # the contract's: the hourly table's columns derive from it
 STATS = ("min", "avg", "max", "stddev")
 ARM = TELEMETRY_HOURLY.columns[1]  # arm_id: the contract's range gives the arms of a silent robot
 ARMS = tuple(range(int(ARM.min or 1), int(ARM.max or 1) + 1))
 
-_SPARK_TYPES = {DType.STRING: "string", DType.INT: "int", DType.FLOAT: "double",
-                DType.TIMESTAMP: "timestamp", DType.BOOL: "boolean", DType.DATE: "date"}
 
 
 class RollupError(RuntimeError):
@@ -356,7 +363,7 @@ def baseline_dates_for(dates: Iterable[str], lookback_days: int = DetectionSetti
 def _conform(df: DataFrame, table: str) -> DataFrame:
     """Contract columns in contract order and types, then the `date` partition column."""
     cols = [
-        F.col(c.name).cast(_SPARK_TYPES[c.dtype]).alias(c.name)
+        F.col(c.name).cast(SPARK_TYPES[c.dtype]).alias(c.name)
         for c in LAKE_TABLES[table].columns
         if c.name != "date"
     ]
@@ -534,12 +541,12 @@ def _hourly_for(spark: SparkSession, fs: _Fs, dates: set[str], s: DetectionSetti
 
 def _measured_ddl() -> str:
     skip = {"sample_gap", "is_imputed", "date"}
-    cols = [f"`{c.name}` {_SPARK_TYPES[c.dtype]}" for c in TELEMETRY_HOURLY.columns if c.name not in skip]
+    cols = [f"`{c.name}` {SPARK_TYPES[c.dtype]}" for c in TELEMETRY_HOURLY.columns if c.name not in skip]
     return ", ".join(["`date` string", *cols])
 
 
 def _schema_ddl(table: str) -> str:
-    cols = [f"`{c.name}` {_SPARK_TYPES[c.dtype]}" for c in LAKE_TABLES[table].columns if c.name != "date"]
+    cols = [f"`{c.name}` {SPARK_TYPES[c.dtype]}" for c in LAKE_TABLES[table].columns if c.name != "date"]
     return ", ".join([*cols, "`date` string"])
 
 

@@ -41,7 +41,7 @@ SQL_DIR = REPO_ROOT / "sql" / "rds"
 MIGRATE_REQUIREMENTS = REPO_ROOT / "lambdas" / "migrate" / "requirements.txt"
 SECRET_EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 # What the parameter group sets; local mode's server runs with the same logging
-# (local/postgres.py SERVER_LOG_SETTINGS, tests/infra asserts the two agree).
+# (local/stack/postgres_server.py SERVER_LOG_SETTINGS, tests/infra asserts the two agree).
 PARAMETERS = {
     "rds.force_ssl": "1", "log_statement": "none", "log_connections": "1",
     "log_error_verbosity": "terse", "log_min_error_statement": "panic",

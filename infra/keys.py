@@ -43,29 +43,16 @@ class LakeKeys(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: KeysProps) -> None:
         super().__init__(scope, construct_id)
-        self.data_key = kms.Key(
-            self,
-            "DataKey",
-            alias=f"alias/{props.prefix}-data",
-            description=f"{props.prefix}: lake data (S3, SQS, Secrets Manager, RDS, Redshift, Glue)",
-            enable_key_rotation=True,
-            removal_policy=props.removal_policy,
-        )
-        self.ops_key = kms.Key(
-            self,
-            "OpsKey",
-            alias=f"alias/{props.prefix}-ops",
-            description=f"{props.prefix}: CloudWatch Logs, flow logs and the alarm topic",
-            enable_key_rotation=True,
-            removal_policy=props.removal_policy,
-        )
-        self.raw_key = kms.Key(
-            self,
-            "RawKey",
-            alias=f"alias/{props.prefix}-raw",
-            description=f"{props.prefix}: raw bucket (PHI); decrypt: ingest + break-glass roles only",
-            enable_key_rotation=True,
-            removal_policy=props.removal_policy,
+        def key(construct_id: str, alias: str, purpose: str, policy: iam.PolicyDocument | None = None) -> kms.Key:
+            return kms.Key(
+                self, construct_id, alias=f"alias/{props.prefix}-{alias}", description=f"{props.prefix}: {purpose}",
+                enable_key_rotation=True, removal_policy=props.removal_policy, policy=policy,
+            )
+
+        self.data_key = key("DataKey", "data", "lake data (S3, SQS, Secrets Manager, RDS, Redshift, Glue)")
+        self.ops_key = key("OpsKey", "ops", "CloudWatch Logs, flow logs and the alarm topic")
+        self.raw_key = key(
+            "RawKey", "raw", "raw bucket (PHI); decrypt: ingest + break-glass roles only",
             policy=iam.PolicyDocument(statements=[iam.PolicyStatement(
                 sid="AccountAdministersButNeverUsesTheKey",
                 principals=[iam.AccountRootPrincipal()],

@@ -1,6 +1,6 @@
 """The Glue catalog of the lake: its tables (derived from the data contract) and partitions.
 
-One table definition for the CDK app (`infra/catalog.py`), local mode (`local/resources.py`)
+One table definition for the CDK app (`infra/catalog.py`), local mode (`local/stack/aws_resources.py`)
 and the tests, and one partition-registration function with one error policy for the three
 writers of partitions: the ingest Lambda, the Glue rollup job and local mode. This package ships
 inside the Lambda bundles and the Glue job's `--extra-py-files`, so they all run this code. No

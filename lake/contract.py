@@ -187,13 +187,9 @@ class Entity:
         if col.pseudonym is None:
             return (col,)
         if col.pseudonym is Pseudonym.HMAC:
-            return (Column(
-                col.stored_name or f"{col.name}_key",
-                DType.STRING,
-                f"HMAC-SHA256 (hex) of {col.name} with the secret pseudonymization key",
-                nullable=col.nullable,
-                pattern=r"[0-9a-f]{64}",
-                privacy=Privacy.PSEUDONYMIZED_KEY,
+            return (_derived_string(
+                col, f"{col.name}_key", f"HMAC-SHA256 (hex) of {col.name} with the secret pseudonymization key",
+                pattern=r"[0-9a-f]{64}", privacy=Privacy.PSEUDONYMIZED_KEY,
             ),)
         if col.pseudonym is Pseudonym.AGE:
             # Age at the row's own reference time, never a birth year: a stored value cannot
@@ -219,19 +215,22 @@ class Entity:
                 ),
             )
         if col.pseudonym is Pseudonym.ZIP3:
-            return (Column(
-                col.stored_name or f"{col.name}3",
-                DType.STRING,
-                f"First three digits of {col.name}; {GENERALIZED_ZIP3} for the restricted prefixes",
-                nullable=col.nullable,
-                pattern=r"[0-9]{3}",
-                privacy=Privacy.QUASI_IDENTIFIER,
+            return (_derived_string(
+                col, f"{col.name}3", f"First three digits of {col.name}; {GENERALIZED_ZIP3} for the restricted prefixes",
+                pattern=r"[0-9]{3}", privacy=Privacy.QUASI_IDENTIFIER,
             ),)
         return ()  # Pseudonym.DROP: nothing stored
 
     @property
     def stored_column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.stored_columns())
+
+
+def _derived_string(source: Column, default_name: str, description: str, *, pattern: str,
+                    privacy: Privacy) -> Column:
+    """The one string column a PHI column becomes (named `stored_name` when the contract sets it)."""
+    return Column(source.stored_name or default_name, DType.STRING, description,
+                  nullable=source.nullable, pattern=pattern, privacy=privacy)
 
 
 def _ts(name: str, description: str, nullable: bool = False) -> Column:

@@ -21,10 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Per robot-hour (arms pooled) values the anomaly rule can watch; `telemetry_anomalies.metric`.
-ANOMALY_METRICS: tuple[str, ...] = (
-    "force_newtons_avg", "torque_nm_avg", "motor_temp_c_avg", "latency_ms_avg", "latency_ms_p95", "error_count",
-)
+from lake.contract import ANOMALY_METRICS  # what the rule can watch: `telemetry_anomalies.metric`
+
 # The Glue job argument that carries the settings (`--DETECTION_SETTINGS '{"z_threshold": 3.0, ...}'`).
 JOB_ARGUMENT = "DETECTION_SETTINGS"
 # CloudWatch evaluates an alarm over at most 7 days (Period x EvaluationPeriods <= 604,800 s).

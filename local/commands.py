@@ -12,27 +12,28 @@ import duckdb
 import psycopg
 
 from infra.config import load_config
-from local import dlq, ledger
-from local.alerts import alerts_summary, alerts_table, read_alerts
+from local.analytics.alerting import alerts_summary, alerts_table, read_alerts
+from local.analytics.glue_rollup import run_local_rollup
+from local.analytics.spark_session import LazySpark
+from local.analytics.workdir_engine import analytics_connection, database_url
 from local.console import Stages
-from local.database import redact
-from local.engine import analytics_connection, database_url
-from local.errors import InputError
-from local.pipeline import (
+from local.exceptions import InputError
+from local.local_run import (
     RunOutcome,
     default_workers,
     drop_finished_dead_letters,
     input_files,
     process_queue,
     run_pipeline,
+    worker_spec,
 )
-from local.resources import LocalNames
-from local.rollup import run_local_rollup
-from local.spark import LazySpark
-from local.stack import LocalStack, running_stack_info
+from local.report import ledger_reader
+from local.runtime import dead_letters
+from local.runtime.queue_worker import QueueWorker
+from local.stack.local_stack import LocalStack, running_stack_info, running_stack_sqs
+from local.stack.workdir_database import redact
 from local.tabular import render
 from local.workdir import Workdir
-from local.worker import QueueWorker
 
 
 def status_counts(report: dict[str, Any]) -> dict[str, int]:
@@ -102,27 +103,23 @@ def cmd_redrive(workdir: Workdir, workers: int | None = None) -> int:
     `aws sqs start-message-move-task`); with `lake up` running, it processes them itself."""
     info = running_stack_info(workdir)
     if info:
-        import boto3
-
-        sqs = boto3.client("sqs", endpoint_url=info["endpoint"], region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        names = LocalNames.from_config(load_config())
-        moved = dlq.redrive(sqs, sqs.get_queue_url(QueueName=names.dlq)["QueueUrl"],
-                            sqs.get_queue_url(QueueName=names.queue)["QueueUrl"])
+        sqs = running_stack_sqs(info)
+        moved = dead_letters.redrive(sqs, sqs.get_queue_url(QueueName=info["dlq_name"])["QueueUrl"],
+                                     sqs.get_queue_url(QueueName=info["queue_name"])["QueueUrl"])
         print(f"moved {moved} messages from the DLQ to the ingest queue; the running `lake up` processes them")
         return 0
     stages = Stages()
     with stages.stage("start local stack (moto + PostgreSQL)"):
         stack = LocalStack(workdir, log=stages.say).start()
     try:
-        moved = dlq.redrive(stack.sqs, stack.dlq_url, stack.queue_url)
+        moved = dead_letters.redrive(stack.sqs, stack.dlq_url, stack.queue_url)
         stages.say(f"moved {moved} messages from the DLQ to the ingest queue")
         if moved:
             with stages.stage("ingest (SQS -> Lambda handler -> RDS / Parquet / quarantine)"):
                 stats = process_queue(stack, workers or default_workers(stack))
                 stages.say(f"    {stats.received} messages in {stats.batches} batches, {stats.retried} retried")
             drop_finished_dead_letters(stack)
-        left = dlq.depth(stack.sqs, stack.dlq_url)
+        left = dead_letters.depth(stack.sqs, stack.dlq_url)
     finally:
         with stages.stage("stop local stack (state kept in workdir)"):
             stack.stop()
@@ -159,15 +156,7 @@ def cmd_alerts(workdir: Workdir, fmt: str, facility: str | None = None, kind: st
 def dlq_depth(workdir: Workdir) -> int:
     info = running_stack_info(workdir)
     if info:
-        import boto3
-
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=info["endpoint"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        sqs = running_stack_sqs(info)
         url = sqs.get_queue_url(QueueName=info["dlq_name"])["QueueUrl"]
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
@@ -177,12 +166,12 @@ def dlq_depth(workdir: Workdir) -> int:
 def cmd_status(workdir: Workdir) -> int:
     timeout = load_config().ingest_lambda_timeout_seconds
     with database_url(workdir) as url, psycopg.connect(url) as conn:
-        totals = ledger.ledger_totals(conn)
-        rejections = ledger.object_rejections(conn)
-        stale = ledger.stale_processing(conn, timeout)
-        unknown = ledger.unknown_columns(conn)
-        parked = ledger.parked_summary(conn)
-        refused = ledger.parked_refusals(conn)
+        totals = ledger_reader.ledger_totals(conn)
+        rejections = ledger_reader.object_rejections(conn)
+        stale = ledger_reader.stale_processing(conn, timeout)
+        unknown = ledger_reader.unknown_columns(conn)
+        parked = ledger_reader.parked_summary(conn)
+        refused = ledger_reader.parked_refusals(conn)
     print("ledger (etl.ingest_ledger):")
     print(render(["entity", "status", "objects", "rows_in", "loaded", "parked", "rejected"], totals))
     if rejections:
@@ -237,10 +226,8 @@ def up_banner(stack: LocalStack) -> str:
 
 def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: int = 1,
            api_port: int | None = None) -> int:
-    """`api_port`: also serve the query API there (api/local_server.py); None: don't."""
+    """`api_port`: also serve the query API there (local/api_server.py); None: don't."""
     from contextlib import ExitStack
-
-    from local.ingest_handler import load_ingest_handler
 
     stages = Stages()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops as cleanly as Ctrl-C
@@ -251,19 +238,10 @@ def cmd_up(workdir: Workdir, rollup_idle_seconds: float, retry_delay_seconds: in
     try:
         stages.say(up_banner(stack))
         if api_port is not None:
-            from api.local_server import banner, running
+            from local.api_server import banner, running
 
             stages.say(banner(serving.enter_context(running(workdir, stack.db.url, api_port)), workdir))
-        worker = QueueWorker(
-            sqs=stack.sqs,
-            queue_url=stack.queue_url,
-            queue_arn=stack.names.queue_arn(stack.names.queue),
-            region=stack.names.region,
-            handler=load_ingest_handler(stack.handler_env(), stack.lambda_log),
-            batch_size=stack.cfg.ingest_batch_size,
-            visibility_timeout=stack.cfg.ingest_queue_visibility_timeout_seconds,
-            retry_delay_seconds=retry_delay_seconds,
-        )
+        worker = worker_spec(stack, retry_delay_seconds).ingest_worker()
         dirty_since: float | None = None
         while True:
             messages = worker.receive()

@@ -8,17 +8,20 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from generators.errors import GeneratorError
+from generators.options import resolve
+from generators.runner import generate as generate_files
 from lake.contract import MANIFEST_FILE
+from local.analytics.workdir_engine import open_engine, pin_as_of_to_data
 from local.commands import record_run
 from local.console import Stages
-from local.engine import open_engine, pin_as_of_to_data
-from local.errors import StackError
-from local.findings import collect_findings, findings_sections, findings_text
-from local.html_report import render_report
-from local.insights import collect_trends, quality_numbers
-from local.pipeline import run_pipeline
-from local.stack import LocalStack, running_stack_info
-from local.summary import summary_text
+from local.exceptions import StackError
+from local.local_run import run_pipeline
+from local.report.findings import collect_findings, findings_sections, findings_text
+from local.report.html_report import render_report
+from local.report.insights import collect_trends, quality_numbers
+from local.report.terminal_summary import summary_text
+from local.stack.local_stack import LocalStack, running_stack_info
 from local.workdir import Workdir
 
 _STATE_ENTRIES = ("input", "postgres", "s3", "state", "report.html", "report.json")
@@ -31,19 +34,6 @@ class DemoOptions:
     dirty_rate: float = 0.01
     fresh: bool = False
     workers: int | None = None
-
-    def generator_argv(self, out: Path) -> list[str]:
-        return [
-            "generate",
-            "--out",
-            str(out),
-            "--scale",
-            self.scale,
-            "--seed",
-            str(self.seed),
-            "--dirty-rate",
-            str(self.dirty_rate),
-        ]
 
 
 def wipe(workdir: Workdir) -> None:
@@ -67,12 +57,10 @@ def generate(input_dir: Path, opts: DemoOptions) -> bool:
         return False
     if input_dir.exists():
         shutil.rmtree(input_dir)
-    from lake.cli import build_parser
-
-    args = build_parser().parse_args(opts.generator_argv(input_dir))
-    code = args.func(args)
-    if code:
-        raise StackError(f"`lake generate` failed with exit status {code}")
+    try:
+        generate_files(resolve(opts.scale, seed=opts.seed, dirty_rate=opts.dirty_rate), input_dir)
+    except GeneratorError as exc:
+        raise StackError(f"generating the demo data: {exc}") from exc
     marker.write_text(json.dumps(wanted))
     return True
 
@@ -140,9 +128,9 @@ def cmd_demo(workdir: Workdir, opts: DemoOptions) -> int:
 
 def serve_hint(workdir: Workdir) -> str:
     """The `lake serve` command and an admin token (12 h) for what the demo loaded."""
-    from api.local_server import DEFAULT_PORT
     from api.principal import ADMIN_GROUP, Principal
     from api.tokens import issue, signing_key
+    from local.api_server import DEFAULT_PORT
 
     token = issue(signing_key(workdir.state_dir), Principal.from_groups("demo", [ADMIN_GROUP]))
     return "\n".join([

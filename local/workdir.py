@@ -6,7 +6,7 @@ key (generated once), the stack's ports while it runs and a log of runs.
 
 Layout::
 
-    WORKDIR/postgres/        throwaway PostgreSQL cluster (local/postgres.py)
+    WORKDIR/postgres/        throwaway PostgreSQL cluster (local/stack/postgres_server.py)
     WORKDIR/s3/<bucket>/...  bucket mirror; the processed mirror is the lake DuckDB/Spark read
     WORKDIR/state/           hmac.key, db-roles.json, queues.json, s3-index.json, stack.json, runs.jsonl
 

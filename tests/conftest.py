@@ -1,6 +1,6 @@
 """Shared fixtures: a real PostgreSQL server for the whole session, a fresh database per test.
 
-The server is a throwaway cluster (local/postgres.py: password auth, RDS's log settings) unless
+The server is a throwaway cluster (local/stack/postgres_server.py: password auth, RDS's log settings) unless
 DATABASE_URL points at an existing server; either way every test gets its own database, created
 and dropped here. The lake's roles (`lake.db_roles`) exist as in AWS: migrations run as
 `lake_migrator`, the ingest connects as `lake_ingest` (`ingest_db`); fixtures hand out the
@@ -10,11 +10,8 @@ administrator's URL for assertions.
 from __future__ import annotations
 
 import secrets
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -23,39 +20,17 @@ import pytest
 from lake.db_roles import INGEST, MIGRATOR, ROLES
 from lambdas.migrate.migrations import apply_migrations
 from lambdas.migrate.roles import ensure_roles, prepare_database, role_url
-from local.postgres import EphemeralPostgres, server_url_from_env
+from local.stack.postgres_server import postgres_server as running_postgres
 
 TESTS_DIR = Path(__file__).resolve().parent
-
-
-@contextmanager
-def throwaway_postgres() -> Iterator[EphemeralPostgres]:
-    """A running throwaway cluster (local/postgres.py), removed on exit.
-
-    The cluster lives outside pytest's temp root: every pytest session (another checkout's, or
-    an xdist worker starting late) resets that root to 0700, which would lock the server user
-    out of a running cluster's files.
-    """
-    base = Path(tempfile.mkdtemp(prefix="surgical-lake-pg-"))
-    pg = EphemeralPostgres(base / "cluster")
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """URL of a maintenance database on a running PostgreSQL server (as its administrator):
     DATABASE_URL's server, or a throwaway cluster."""
-    existing = server_url_from_env()
-    if existing:
-        yield existing
-        return
-    with throwaway_postgres() as pg:
-        yield pg.url()
+    with running_postgres() as url:
+        yield url
 
 
 def create_roles(server_url: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from local.stack import LocalStack
+from local.stack.local_stack import LocalStack
 from local.workdir import Workdir
 
 
@@ -31,12 +31,12 @@ class LocalTarget:
         return depths["queue"], depths["dlq"]
 
     def drain(self) -> None:
-        from local.pipeline import default_workers, process_queue
+        from local.local_run import default_workers, process_queue
 
         process_queue(self.stack, default_workers(self.stack))
 
     def warehouse_query(self, sql: str) -> list[tuple[int, ...]]:
-        from local.analytics_engine import open_engine, run_query
+        from local.analytics.duckdb_engine import open_engine, run_query
 
         con = open_engine(self.stack.db.url, None, views=False)
         try:

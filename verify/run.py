@@ -58,7 +58,7 @@ def generate_tiny_set(out: Path, seed: int) -> VerifyRun:
     """`lake generate --scale tiny` (clean) into `out`; the run with its manifest and files."""
     from generators.options import resolve
     from generators.runner import generate
-    from local.pipeline import input_files
+    from local.local_run import input_files
 
     generate(resolve("tiny", seed=seed), out, progress=False)
     manifest = json.loads((out / MANIFEST_FILE).read_text())

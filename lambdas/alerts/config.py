@@ -1,6 +1,6 @@
 """The alerts functions' configuration: environment variables, read once per container, typed.
 
-Set by the CDK app (`infra/alerts.py`) and by local mode (`local/alerts.py`).
+Set by the CDK app (`infra/alerts.py`) and by local mode (`local/analytics/alerting.py`).
 """
 
 from __future__ import annotations

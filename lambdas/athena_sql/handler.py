@@ -29,7 +29,12 @@ from lambdas.custom_resource import (
 
 PHYSICAL_ID = "athena-views"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "athena"
-VIEW = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+\"?([A-Za-z_][A-Za-z0-9_]*)\"?", re.IGNORECASE)
+# `CREATE OR REPLACE VIEW [schema.]name`: the one rule for "this file creates a view" (the local
+# engine, local/analytics/duckdb_engine.py, classifies Athena and Redshift files with it too).
+VIEW = re.compile(
+    r"^\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+(?:\"?[A-Za-z_][A-Za-z0-9_]*\"?\.)?\"?([A-Za-z_][A-Za-z0-9_]*)\"?",
+    re.IGNORECASE,
+)
 DONE_STATES = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
@@ -46,6 +51,7 @@ def strip_leading_comments(sql: str) -> str:
 
 
 def view_name(sql: str) -> str | None:
+    """The view a SQL file creates (without its schema), or None when it creates none."""
     match = VIEW.match(strip_leading_comments(sql))
     return match.group(1) if match else None
 

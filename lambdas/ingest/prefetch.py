@@ -1,7 +1,8 @@
 """Run an iterator one step ahead in a background thread.
 
 Arrow's JSON/CSV parsers, compute kernels and Parquet writer release the GIL, so parsing the
-next block while the current one is validated and written keeps two cores busy. The queue is
+next block while the current one is validated and written keeps two cores busy (the telemetry
+generator uses it the same way: NumPy and polars release the GIL too). The queue is
 bounded (`depth` items), so memory stays bounded; an exception in the producer is re-raised
 in the consumer, and a consumer that stops early stops the producer.
 

@@ -20,14 +20,14 @@ from fastapi.testclient import TestClient
 from api.app import ApiContext, create_app
 from api.auth import local_tokens
 from api.engines import PostgresEngine
-from api.local_server import DuckDbEngine, materialize
 from api.principal import Principal
 from api.tokens import issue
 from lake.contract import LAKE_TABLES
 from lake.db_roles import API, MIGRATOR
 from lambdas.migrate.migrations import apply_migrations
 from lambdas.migrate.roles import ensure_roles, prepare_database, role_url
-from local.analytics_engine import open_engine
+from local.analytics.duckdb_engine import open_engine
+from local.api_server import DuckDbEngine, materialize
 from tests.api import fixture
 
 TokenFactory = Callable[..., str]
@@ -70,7 +70,7 @@ def key() -> bytes:
 
 @pytest.fixture(scope="module")
 def context(api_url: str, lake_root: Path, key: bytes) -> Iterator[ApiContext]:
-    def snapshot() -> Any:  # what `lake serve` builds (api/local_server.py local_context)
+    def snapshot() -> Any:  # what `lake serve` builds (local/api_server.py local_context)
         con = open_engine(api_url, lake_root, views=False)
         materialize(con, LAKE_TABLES)
         return con

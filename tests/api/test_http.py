@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api.local_server import running
-from lake.cli import main as lake
-from local.engine import lake_root
-from local.postgres import free_port
+from cli.main import main as lake
+from local.analytics.workdir_engine import lake_root
+from local.api_server import running
+from local.stack.postgres_server import free_port
 from local.workdir import Workdir
 from tests.api import fixture
 
@@ -103,7 +103,7 @@ def test_a_running_server_sees_new_loads(base: str, workdir: Workdir, lake_db: s
 
 
 def test_serve_refuses_a_busy_port(workdir: Workdir, lake_db: str, base: str) -> None:
-    from local.errors import InputError
+    from local.exceptions import InputError
 
     port = int(base.rsplit(":", 1)[1])
     with pytest.raises(InputError, match=f"port {port}"), running(workdir, lake_db, port):

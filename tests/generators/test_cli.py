@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lake.cli import main
+from cli.main import main
 from tests.generators.conftest import run_generate
 
 

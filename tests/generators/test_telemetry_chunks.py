@@ -9,8 +9,8 @@ import pytest
 
 from generators.options import resolve
 from generators.telemetry import DAY_MS, day_chunks
-from generators.telemetry_files import prefetch
 from generators.transactional import build_world
+from lambdas.ingest.prefetch import prefetch
 
 
 @pytest.mark.parametrize("chunk_rows", [300, 2_000, 1_000_000])

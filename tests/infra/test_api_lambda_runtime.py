@@ -14,7 +14,7 @@ import pytest
 from infra.api import API_HANDLER
 from lake.db_roles import API
 from lambdas.migrate.roles import role_url
-from local.postgres import free_port
+from local.stack.postgres_server import free_port
 from tests.api import fixture
 from tests.infra.lambda_runtime import MISSING_PYTHON, find_lambda_python, run_in_runtime, runtime_sdk
 from tests.infra.test_lambda_runtime import _python_functions

@@ -6,7 +6,7 @@ import json
 
 from infra.database import LOG_EXPORTS, POSTGRES_VERSION, migrations_digest
 from lake.db_roles import ALERTS, API, INGEST, MIGRATOR, READER, ROLES
-from local.postgres import SERVER_LOG_SETTINGS
+from local.stack.postgres_server import SERVER_LOG_SETTINGS
 
 
 def test_instance_is_encrypted_private_and_versioned(synth) -> None:

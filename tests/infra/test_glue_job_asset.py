@@ -26,7 +26,7 @@ import pytest
 
 from lake.catalog import create_tables
 from lake.contract import ENTITIES, arrow_schema, lake_data_columns
-from local.moto_server import MotoServer
+from local.stack.moto_server import MotoServer
 
 STUB = Path(__file__).resolve().parent / "awsglue_stub"
 BUCKET = "surgical-lake-dev-processed-123456789012-us-east-1"

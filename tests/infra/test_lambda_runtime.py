@@ -23,7 +23,7 @@ import pytest
 from infra.bundling import CONSTRAINTS, LAMBDA_PYTHON_VERSION
 from infra.ingest import INGEST_HANDLER
 from lake.catalog import LAKE_GLUE_TABLES
-from local.stack import LocalStack
+from local.stack.local_stack import LocalStack
 from local.workdir import Workdir
 from tests.infra.lambda_runtime import (
     MISSING_PYTHON,

@@ -7,7 +7,8 @@ import copy
 import pytest
 
 from infra.config import ConfigError, load_config, read_context
-from lake.detection import ANOMALY_METRICS, DetectionSettings, SettingsError
+from lake.contract import ANOMALY_METRICS
+from lake.detection import DetectionSettings, SettingsError
 
 
 def test_defaults_are_today_s_rule() -> None:

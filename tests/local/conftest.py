@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack.local_stack import LocalStack
 from local.workdir import Workdir
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from local.alert_accuracy import accuracy_rows, score
+from local.analytics.alert_scoring import accuracy_rows, score
 
 
 def at(day: int, hour: int = 0) -> dt.datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from local.alerts import append_alerts, read_alerts
+from local.analytics.alerting import append_alerts, read_alerts
 from local.commands import cmd_alerts
 from local.workdir import Workdir
 

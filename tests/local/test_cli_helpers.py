@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from local.errors import InputError, SparkUnavailable
-from local.ledger import LedgerEntry
-from local.pipeline import input_files
-from local.run_report import UploadedObject, object_outcomes
-from local.spark import check_java
+from local.analytics.spark_session import check_java
+from local.exceptions import InputError, SparkUnavailable
+from local.local_run import input_files
+from local.report.ledger_reader import LedgerEntry
+from local.report.run_report import UploadedObject, object_outcomes
 from local.tabular import render
 
 

@@ -24,8 +24,8 @@ import pytest
 
 from generators.tables import UNKNOWN_COLUMN
 from lake.contract import ENTITIES, LOAD_ORDER
-from local.postgres import server_url_from_env
-from local.run_report import STATUSES
+from local.report.run_report import STATUSES
+from local.stack.postgres_server import server_url_from_env
 from tests.local.browser import dump_dom
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ ANALYTICS_VIEWS = {
 
 def lake(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     res = subprocess.run(
-        [sys.executable, "-m", "lake.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from lake.db_roles import INGEST, MIGRATOR, ROLES
-from local.database import LocalDatabase, redact
-from local.postgres import EphemeralPostgres
+from local.stack.postgres_server import EphemeralPostgres
+from local.stack.workdir_database import LocalDatabase, redact
 from local.workdir import Workdir
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from local.charts import sparkline
-from local.html_report import render_report
-from local.insights import QualityNumbers, split_parked, trend_from_rows
+from local.report.html_report import render_report
+from local.report.insights import QualityNumbers, split_parked, trend_from_rows
+from local.report.sparklines import sparkline
 from tests.local.browser import dump_dom
 
 QUALITY = QualityNumbers(
@@ -41,6 +41,21 @@ def test_report_is_self_contained_and_draws_no_chart_of_its_own():
     assert "<script" not in html and "<link" not in html and "<img" not in html and "<svg" not in html
     assert re.findall(r"https?://", html) == []
     assert "lake serve --workdir data/demo --open" in html
+
+
+def test_report_escapes_every_value_from_the_data():
+    # GIVEN values from the data that look like markup (a view cell, a reason, a section note)
+    html = render_report(
+        title="a <b>", facts=[("scale", "<i>tiny</i>")], timings=[], tables={}, quality=QUALITY,
+        dashboard_command="lake serve", view_tables={"v_x": (["col<"], [("<script>alert(1)</script>", 1.5)])},
+        sections=[("alerts & more", "note <u>", ["robot"], [("R&D",)])],
+    )
+    # THEN the engine escapes each of them; only the template's own tags remain
+    assert "<script" not in html and "<i>" not in html and "<u>" not in html and "<b>" not in html
+    for escaped in ("&lt;script&gt;alert(1)&lt;/script&gt;", "col&lt;", "R&amp;D", "alerts &amp; more",
+                    "note &lt;u&gt;", "&lt;i&gt;tiny&lt;/i&gt;", "<title>a &lt;b&gt;</title>"):
+        assert escaped in html
+    assert '<td class="n">1.5</td>' in html
 
 
 def test_report_renders_its_tables_in_chromium(tmp_path):

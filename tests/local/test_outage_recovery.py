@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from lake.cli import main
+from cli.main import main
 from lambdas.ingest import handler, pipeline
 from local.commands import dlq_depth
 from local.workdir import Workdir

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from lake.contract import PROCEDURE_TELEMETRY, arrow_schema, lake_data_columns
-from local.rollup import run_local_rollup
-from local.spark import local_spark_session
+from local.analytics.glue_rollup import run_local_rollup
+from local.analytics.spark_session import local_spark_session
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def _put_day(stack, day: int, name: str, samples: list[tuple[int, float]], first
 
 
 def test_alerts_flow_through_bus_and_topic_once(stack, spark):
-    from local.alerts import read_alerts
+    from local.analytics.alerting import read_alerts
     from tests.lambdas.alerts.conftest import insert, robot
 
     with psycopg.connect(stack.db.url) as conn:

@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from infra.config import load_config
-from local.errors import StackError
-from local.stack import LocalStack
+from local.exceptions import StackError
+from local.stack.local_stack import LocalStack
 
 
 def test_resources_match_the_config(stack):

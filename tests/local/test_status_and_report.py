@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import psycopg
 
 from local.commands import cmd_status
-from local.ledger import LedgerEntry
-from local.run_report import UploadedObject, object_outcomes, quarantine_stats
+from local.report.ledger_reader import LedgerEntry
+from local.report.run_report import UploadedObject, object_outcomes, quarantine_stats
 from local.workdir import Workdir
 
 

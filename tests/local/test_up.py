@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from infra.config import load_config
-from local.postgres import free_port
-from local.resources import LocalNames
+from local.stack.aws_resources import LocalNames
+from local.stack.postgres_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ROBOTS_CSV = (
@@ -58,7 +58,7 @@ def test_up_processes_an_upload_and_keeps_state_after_ctrl_c(tmp_path, empty_db)
     work = tmp_path / "work"
     api_port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lake.cli", "up", "--workdir", str(work), "--rollup-after", "3600",
+        [sys.executable, "-m", "cli", "up", "--workdir", str(work), "--rollup-after", "3600",
          "--api-port", str(api_port)],
         cwd=REPO,
         env=env,
@@ -89,7 +89,7 @@ def test_up_processes_an_upload_and_keeps_state_after_ctrl_c(tmp_path, empty_db)
             raise
         _wait_for("SELECT count(*) FROM surgical_robots", empty_db, (2,))
         # AND the query API it serves answers with the new rows, for a token scoped to one facility
-        token = subprocess.run([sys.executable, "-m", "lake.cli", "token", "--workdir", str(work), "--facility",
+        token = subprocess.run([sys.executable, "-m", "cli", "token", "--workdir", str(work), "--facility",
                                 "FAC-002"], cwd=REPO, env=env, capture_output=True, text=True, check=True).stdout
         request = urllib.request.Request(f"http://127.0.0.1:{api_port}/v1/robots",
                                          headers={"Authorization": f"Bearer {token.strip()}"})

@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 from moto import mock_aws
 
 from infra.config import load_config
-from local.lambda_event import failed_message_ids
-from local.resources import LocalNames, create_queues
-from local.worker import QueueWorker
+from local.runtime.lambda_event import failed_message_ids
+from local.runtime.queue_worker import QueueWorker
+from local.stack.aws_resources import LocalNames, create_queues
 
 MAX_RECEIVES = 3
 

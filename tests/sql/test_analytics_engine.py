@@ -13,7 +13,7 @@ import pytest
 
 from lake.contract import LAKE_TABLES
 from lake.detection import DetectionSettings
-from local.analytics_engine import (
+from local.analytics.duckdb_engine import (
     REDSHIFT_DIR,
     EngineError,
     open_engine,

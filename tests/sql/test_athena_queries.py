@@ -13,7 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from local.analytics_engine import (
+from local.analytics.duckdb_engine import (
     DEFAULT_GLUE_DATABASE,
     athena_files,
     open_engine,

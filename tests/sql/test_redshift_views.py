@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from lake.detection import DetectionSettings
-from local.analytics_engine import open_engine, redshift_views, run_query, set_as_of
+from local.analytics.duckdb_engine import open_engine, redshift_views, run_query, set_as_of
 from tests.sql.lake_fixture import write_lake
 
 UTC = dt.UTC

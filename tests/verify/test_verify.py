@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lake.cli import main
+from cli.main import main
 from verify.aws import WAREHOUSE_DB, AwsTarget
 from verify.checks import Check, VerifyRun, report
 from verify.run import Timing, verify, wait_until_settled

@@ -1,5 +1,5 @@
 """The dashboard in a real browser (Debian's Chromium through Playwright) against `lake serve`'s
-server (`api.local_server.running`: the API and the built app on 127.0.0.1) over the API tests'
+server (`local.api_server.running`: the API and the built app on 127.0.0.1) over the API tests'
 hand-written lake (tests/api/fixture.py), plus one hourly rollup that leaves a gap.
 
 Expected numbers are worked out by hand from that fixture (see tests/api/test_panels.py):
@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from api.local_server import running
 from api.principal import Principal
 from api.tokens import issue, signing_key
-from local.engine import lake_root
-from local.postgres import free_port
+from local.analytics.workdir_engine import lake_root
+from local.api_server import running
+from local.stack.postgres_server import free_port
 from local.workdir import Workdir
 from tests.api import fixture
 from tests.api.conftest import lake_db  # noqa: F401  (the module's migrated database with the fixture)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lake.cli import main
+from cli.main import main
 from lake.contract import GROUND_TRUTH_FILE, LOAD_ORDER, MANIFEST_FILE
 from tests.lambdas.ingest.conftest import Lake
 

@@ -16,9 +16,9 @@ import pytest
 
 from lambdas.ingest import pipeline
 from lambdas.ingest.events import object_refs
-from local import dlq
-from local.ledger import finished_identity, stale_processing
-from local.worker import QueueWorker
+from local.report.ledger_reader import finished_identity, stale_processing
+from local.runtime import dead_letters
+from local.runtime.queue_worker import QueueWorker
 from tests.conftest import allow_connections
 from tests.lambdas.ingest.conftest import REGION
 from tests.lambdas.ingest.samples import (
@@ -79,7 +79,7 @@ def _ledger(lake) -> dict[str, tuple]:
 def test_after_an_outage_a_redrive_loads_everything_once_and_empties_the_dlq(lake, postgres_server, outage):
     worker, dlq_url = outage
     # GIVEN the outage: every message after it used up its receives and sits in the DLQ
-    assert dlq.depth(lake.sqs, dlq_url) == len(AFTER_OUTAGE)
+    assert dead_letters.depth(lake.sqs, dlq_url) == len(AFTER_OUTAGE)
     # WHEN the database is back
     allow_connections(postgres_server, lake.db_url, allowed=True)
     # THEN what happened is visible: robots loaded, the load cut off mid-way is `processing` with no
@@ -90,7 +90,7 @@ def test_after_an_outage_a_redrive_loads_everything_once_and_empties_the_dlq(lak
         assert stale_processing(conn, timeout_seconds=300) == []
     assert lake.query("SELECT count(*) FROM surgical_procedures") == [(0,)]
     # WHEN the DLQ is redriven (`lake redrive`; in AWS `aws sqs start-message-move-task`)
-    assert dlq.redrive(lake.sqs, dlq_url, lake.queue_url) == len(AFTER_OUTAGE)
+    assert dead_letters.redrive(lake.sqs, dlq_url, lake.queue_url) == len(AFTER_OUTAGE)
     worker.drain(poll_seconds=0.05)
     # THEN every object loaded once (the stale row was claimed again), the DLQ and the queue are empty
     ledger = _ledger(lake)
@@ -98,7 +98,7 @@ def test_after_an_outage_a_redrive_loads_everything_once_and_empties_the_dlq(lak
     assert ledger["surgical_procedures/p1.csv"][1] == 2
     assert lake.query("SELECT count(*) FROM surgical_procedures") == [(3,)]
     assert sum(lake.parquet(k).num_rows for k in lake.keys(lake.processed)) == 3
-    assert dlq.depth(lake.sqs, dlq_url) == 0 and worker.pending() == 0
+    assert dead_letters.depth(lake.sqs, dlq_url) == 0 and worker.pending() == 0
 
 
 def test_after_an_outage_a_re_upload_loads_and_the_dlq_drops_what_loaded(lake, postgres_server, outage):
@@ -110,8 +110,8 @@ def test_after_an_outage_a_re_upload_loads_and_the_dlq_drops_what_loaded(lake, p
     worker.drain(poll_seconds=0.05)
     # THEN they load, and the DLQ messages of objects that loaded since are dropped, the others kept
     with psycopg.connect(lake.db_url) as conn:
-        dropped = dlq.drop_finished(lake.sqs, dlq_url, lambda k, e, v: finished_identity(conn, k, e, v))
-    assert dropped == 3 and dlq.depth(lake.sqs, dlq_url) == 1
+        dropped = dead_letters.drop_finished(lake.sqs, dlq_url, lambda k, e, v: finished_identity(conn, k, e, v))
+    assert dropped == 3 and dead_letters.depth(lake.sqs, dlq_url) == 1
     [left] = lake.sqs.receive_message(QueueUrl=dlq_url)["Messages"]
     assert [r.key for r in object_refs(left["Body"])] == ["procedure_telemetry/t2.ndjson"]
     assert {k: s for k, (s, _) in _ledger(lake).items()} == dict.fromkeys(

@@ -1,6 +1,6 @@
 """A failing load leaves no PHI-derived value in the PostgreSQL server's log.
 
-This module runs on its own throwaway server (local/postgres.py, RDS's log settings:
+This module runs on its own throwaway server (local/stack/postgres_server.py, RDS's log settings:
 log_error_verbosity=terse, log_min_error_statement=panic) so it can read that server's log.
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from local.postgres import EphemeralPostgres
-from tests.conftest import create_roles, throwaway_postgres
+from local.stack.postgres_server import EphemeralPostgres, throwaway_cluster
+from tests.conftest import create_roles
 from tests.lambdas.ingest.conftest import HMAC_KEY
 from tests.lambdas.ingest.samples import PROC_HEADER, ROBOT_HEADER, csv_file, procedure, robot
 
@@ -24,7 +24,7 @@ MRN = "MRN55501234"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EphemeralPostgres]:
-    with throwaway_postgres() as pg:
+    with throwaway_cluster() as pg:
         yield pg
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg
 
-from local import ledger
-from local.run_report import QuarantineStats
+from local.report import ledger_reader
+from local.report.run_report import QuarantineStats
 
 _TIME_NAME = re.compile(r"(week|month|day|date|hour|period|quarter|year)", re.IGNORECASE)
 _ID_NAME = re.compile(r"(_id$|^id$|_key$)", re.IGNORECASE)
@@ -241,13 +241,13 @@ def quality_numbers(pg_url: str, quarantine: QuarantineStats) -> QualityNumbers:
     q = QualityNumbers(reasons=dict(quarantine.reasons.most_common()))
     with psycopg.connect(pg_url) as conn:
         per_entity: dict[str, list[int]] = {}
-        for entity, _status, _objs, _rows_in, loaded, parked, rejected in ledger.ledger_totals(conn):
+        for entity, _status, _objs, _rows_in, loaded, parked, rejected in ledger_reader.ledger_totals(conn):
             acc = per_entity.setdefault(entity or "(unknown)", [0, 0, 0])
             acc[0] += int(loaded or 0)
             acc[1] += int(parked or 0)
             acc[2] += int(rejected or 0)
-        q.object_rejections = ledger.object_rejections(conn)
-        q.parked_rows = [(e, p, int(n)) for e, p, n, _ in ledger.parked_summary(conn)]
+        q.object_rejections = ledger_reader.object_rejections(conn)
+        q.parked_rows = [(e, p, int(n)) for e, p, n, _ in ledger_reader.parked_summary(conn)]
     waiting: dict[str, int] = {}
     for entity, _parent, rows in q.parked_rows:
         waiting[entity] = waiting.get(entity, 0) + rows

@@ -15,9 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import boto3
-
-from local.worker import QueueWorker, WorkerStats
+from local.runtime.queue_worker import QueueWorker, WorkerStats
+from local.stack.moto_server import moto_client
 
 
 @dataclass(frozen=True)
@@ -34,18 +33,10 @@ class WorkerSpec:
     visibility_timeout: int
     retry_delay_seconds: int
 
-    def sqs(self) -> object:
-        return boto3.client(
-            "sqs",
-            endpoint_url=self.endpoint,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
     def worker(self, handler: Callable[..., object]) -> QueueWorker:
+        """The one place a `QueueWorker` is built (`lake run`, `redrive`, `up`, each process)."""
         return QueueWorker(
-            sqs=self.sqs(),
+            sqs=moto_client("sqs", self.endpoint, self.region),
             queue_url=self.queue_url,
             queue_arn=self.queue_arn,
             region=self.region,
@@ -56,11 +47,16 @@ class WorkerSpec:
         )
 
 
+    def ingest_worker(self) -> QueueWorker:
+        """A worker running the real ingest handler, loaded as a fresh Lambda container loads it."""
+        from local.runtime.ingest_handler import load_ingest_handler
+
+        return self.worker(load_ingest_handler(self.env, self.log_file))
+
+
 def run_worker(spec: WorkerSpec) -> WorkerStats:
     """Entry point of one worker process: load the handler, drain until the queue is empty."""
-    from local.ingest_handler import load_ingest_handler
-
-    return spec.worker(load_ingest_handler(spec.env, spec.log_file)).drain()
+    return spec.ingest_worker().drain()
 
 
 def add_stats(parts: list[WorkerStats]) -> WorkerStats:

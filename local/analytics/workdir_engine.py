@@ -1,4 +1,4 @@
-"""Open the analytics engine (DuckDB, `local/analytics_engine.py`) on a workdir's data.
+"""Open the analytics engine (DuckDB, `local/analytics/duckdb_engine.py`) on a workdir's data.
 
 Reuses the database of a stack running on the workdir (`lake up` in another terminal),
 otherwise starts the workdir's PostgreSQL for the duration of the query.
@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import load_config
-from local.database import LocalDatabase
-from local.errors import InputError
-from local.postgres import server_url_from_env
-from local.resources import LocalNames
-from local.stack import running_stack_info
+from local.exceptions import InputError
+from local.stack.aws_resources import LocalNames
+from local.stack.local_stack import running_stack_info
+from local.stack.postgres_server import server_url_from_env
+from local.stack.workdir_database import LocalDatabase
 from local.workdir import Workdir
 
 
@@ -60,7 +60,7 @@ def open_engine(pg_url: str, workdir: Workdir) -> Any:
     "Now" is the current time, as in AWS, unless the workdir is pinned to its data's last
     timestamp (`pin_as_of_to_data`, done by `lake demo`).
     """
-    from local.analytics_engine import open_engine as open_duckdb  # imports duckdb: only when queried
+    from local.analytics.duckdb_engine import open_engine as open_duckdb  # imports duckdb: only when queried
 
     names = _names()
     con = open_duckdb(pg_url, lake_root(workdir), glue_database=names.glue_database,
@@ -71,7 +71,7 @@ def open_engine(pg_url: str, workdir: Workdir) -> Any:
 
 def apply_as_of_pin(con: Any, workdir: Workdir) -> None:
     """Pin the engine's `as_of` views to the data's last timestamp if the workdir asks for it."""
-    from local.analytics_engine import data_as_of, set_as_of
+    from local.analytics.duckdb_engine import data_as_of, set_as_of
 
     pin = workdir.read_json(workdir.as_of_file, {}) or {}
     if pin.get("as_of") == "data":

@@ -2,7 +2,7 @@
 
 The same `create_app` as in AWS, with local engines:
 - transactional: the workdir's PostgreSQL as `lake_api` (pooled);
-- analytics: DuckDB (`local/analytics_engine.py`) over a snapshot of the RDS tables and the
+- analytics: DuckDB (`local/analytics/duckdb_engine.py`) over a snapshot of the RDS tables and the
   processed bucket's mirror. A background thread watches the data's version (ledger row count
   and last change, and the bucket mirror's index, which `lake up` rewrites after each rollup)
   every `poll_seconds` and swaps in a fresh snapshot when it moved: requests keep running on
@@ -29,7 +29,7 @@ from api.tokens import signing_key
 from api.web_static import mount_dashboard
 from lake.contract import LAKE_TABLES
 from lake.db_roles import API
-from local.errors import InputError
+from local.exceptions import InputError
 from local.workdir import Workdir
 
 DEFAULT_PORT = 8765
@@ -142,8 +142,8 @@ def data_version(api_url: str, index_file: Path) -> Callable[[], object]:
 def local_context(workdir: Workdir, admin_url: str, poll_seconds: float = 2.0, pool_size: int = 10,
                   cors_origins: tuple[str, ...] = ()) -> ApiContext:
     """Engines and authentication for a workdir (its PostgreSQL must be running)."""
-    from local.analytics_engine import open_engine
-    from local.engine import _names, apply_as_of_pin, lake_root
+    from local.analytics.duckdb_engine import open_engine
+    from local.analytics.workdir_engine import _names, apply_as_of_pin, lake_root
 
     url = api_role_url(admin_url, workdir)
     glue_database = _names().glue_database
@@ -226,7 +226,7 @@ def cmd_serve(workdir: Workdir, port: int, cors_origins: tuple[str, ...] = (), o
     import signal
     import webbrowser
 
-    from local.engine import database_url
+    from local.analytics.workdir_engine import database_url
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops the database as cleanly as Ctrl-C
     with database_url(workdir) as admin_url, running(workdir, admin_url, port, cors_origins=cors_origins) as url:

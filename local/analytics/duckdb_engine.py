@@ -44,8 +44,9 @@ from sqlglot import exp
 
 from lake.contract import ENTITIES, LAKE_TABLES, arrow_schema, lake_data_columns
 from lake.detection import DetectionSettings
+from lambdas.athena_sql.handler import view_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REDSHIFT_DIR = ROOT / "sql" / "redshift"
 ATHENA_DIR = ROOT / "sql" / "athena"
 RDS_DIR = ROOT / "sql" / "rds"
@@ -209,7 +210,7 @@ def redshift_views(sql_dir: Path = REDSHIFT_DIR, placeholders: Mapping[str, str]
         if missing:
             raise EngineError(f"{path.name}: no value for placeholders {missing}")
         text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-        kind = "view" if _view_name(text, "redshift") else "statement"
+        kind = "view" if view_name(text) else "statement"
         out.append(SqlFile(_stem(path), path, kind, transpile(text, "redshift")))
     return out
 
@@ -217,7 +218,7 @@ def redshift_views(sql_dir: Path = REDSHIFT_DIR, placeholders: Mapping[str, str]
 def athena_files(glue_database: str = DEFAULT_GLUE_DATABASE, sql_dir: Path = ATHENA_DIR) -> list[SqlFile]:
     """Athena views (created under `glue_database`) and named queries, transpiled."""
     texts = {p: p.read_text() for p in sorted(sql_dir.glob("*.sql"))}
-    views = {p: _view_name(t, "athena") for p, t in texts.items()}
+    views = {p: view_name(t) for p, t in texts.items()}
     qualify = {**{name: "lake" for name in LAKE_NAMES}, **{v: glue_database for v in views.values() if v}}
     out = []
     for path, text in texts.items():
@@ -233,13 +234,6 @@ def athena_files(glue_database: str = DEFAULT_GLUE_DATABASE, sql_dir: Path = ATH
 def _stem(path: Path) -> str:
     """File stem without its ordering prefix: `20_q_x.sql` -> `q_x`."""
     return re.sub(r"^\d+_", "", path.stem)
-
-
-def _view_name(sql: str, dialect: str) -> str | None:
-    tree = sqlglot.parse_one(_NO_SCHEMA_BINDING.sub("", sql), read=dialect)
-    if isinstance(tree, exp.Create) and tree.kind == "VIEW":
-        return tree.this.name
-    return None
 
 
 def read_postgres(pg_url: str) -> dict[str, pa.Table]:

@@ -1,22 +1,22 @@
-"""`lake serve` and `lake token`: the query API on this machine (api/local_server.py)."""
+"""`lake serve` and `lake token`: the query API on this machine (local/api_server.py)."""
 
 from __future__ import annotations
 
 import argparse
 import re
 
-from api.local_server import DEFAULT_PORT
 from api.principal import FACILITY_GROUP_PREFIX
 from api.tokens import DEFAULT_HOURS
+from cli.local_mode import WORKDIR_HELP, _friendly
 from lake.contract import FACILITY_ID
-from local.cli import WORKDIR_HELP, _friendly
-from local.errors import InputError
+from local.api_server import DEFAULT_PORT
+from local.exceptions import InputError
 from local.workdir import DEFAULT_WORKDIR, Workdir
 
 
 @_friendly
 def _serve(args: argparse.Namespace) -> int:
-    from api.local_server import cmd_serve
+    from local.api_server import cmd_serve
 
     return cmd_serve(Workdir.at(args.workdir), args.port, tuple(args.cors_origin or ()), open_browser=args.open)
 

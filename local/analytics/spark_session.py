@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from local.errors import SparkUnavailable
+from local.exceptions import SparkUnavailable
 
 _LOG4J = Path(__file__).with_name("log4j2.properties")
 

@@ -1,18 +1,20 @@
 """`lake`: the command line of surgical-lake.
 
-Each area registers its own subcommands (`register(subparsers)` in its `cli` module) so this
-file stays a table of contents.
+Each area's subcommands live in one module of this package (`register(subparsers)`), so this
+file stays a table of contents. The CLI is the top of the house: it imports the areas, nothing
+imports it (lake/ ships to Lambda and Glue without it).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
+from cli import generate, local_mode, serve, verify
+
 # Modules that contribute subcommands, in the order `lake --help` lists them.
-COMMAND_MODULES = ("generators.cli", "local.cli", "api.cli", "verify.cli")
+COMMAND_MODULES = (generate, local_mode, serve, verify)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from local.alert_accuracy import Score, accuracy_note, accuracy_rows, measure
-from local.alerts import COLUMNS as ALERT_COLUMNS
-from local.alerts import alerts_summary
+from local.analytics.alert_scoring import Score, accuracy_note, accuracy_rows, measure
+from local.analytics.alerting import COLUMNS as ALERT_COLUMNS
+from local.analytics.alerting import alerts_summary
 from local.tabular import render
 
 TREND_VIEWS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from local.errors import LocalModeError
+from local.exceptions import LocalModeError
 from verify.checks import VerifyError
 
 DESCRIPTION = """\

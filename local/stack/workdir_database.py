@@ -14,8 +14,8 @@ import psycopg
 from lake.db_roles import ALERTS, INGEST, MIGRATOR
 from lambdas.migrate.migrations import MigrationError, apply_migrations
 from lambdas.migrate.roles import RoleSetupError, bootstrap, role_url
-from local.errors import StackError
-from local.postgres import EphemeralPostgres, PostgresUnavailable, server_url_from_env
+from local.exceptions import StackError
+from local.stack.postgres_server import EphemeralPostgres, PostgresUnavailable, open_server
 from local.workdir import Workdir
 
 DATABASE_NAME = "lake"
@@ -32,14 +32,9 @@ class LocalDatabase:
         self.alerts_url = ""  # lake_alerts': what the alerts function connects as
 
     def start(self) -> LocalDatabase:
-        existing = server_url_from_env()
         try:
-            if existing:
-                self.url = existing
-            else:
-                self._pg = EphemeralPostgres(self.workdir.postgres_dir)
-                self._pg.start()
-                self.url = self._pg.create_database(DATABASE_NAME)
+            url, self._pg = open_server(self.workdir.postgres_dir)
+            self.url = self._pg.create_database(DATABASE_NAME) if self._pg else url
             passwords = self.workdir.db_role_passwords()
             with psycopg.connect(self.url) as conn:
                 bootstrap(conn, passwords)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.lambda_event import LocalLambdaContext, failed_message_ids, sqs_event
+from local.runtime.lambda_event import LocalLambdaContext, failed_message_ids, sqs_event
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger(__name__)

@@ -18,16 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from infra.config import LakeConfig, load_config
 from lake.contract import LAKE_TABLES
-from local import bucket_mirror, resources
-from local.database import LocalDatabase
-from local.errors import StackError
-from local.moto_server import MotoServer
-from local.resources import TELEMETRY_TABLE, LocalNames
+from local.exceptions import StackError
+from local.stack import aws_resources, bucket_mirror
+from local.stack.aws_resources import LOCAL_REGION, TELEMETRY_TABLE, LocalNames
+from local.stack.moto_server import MotoServer, moto_client
+from local.stack.workdir_database import LocalDatabase
 from local.workdir import Workdir
 
 Log = Callable[[str], None]
@@ -55,6 +52,11 @@ def running_stack_info(workdir: Workdir) -> dict[str, Any] | None:
     if info and process_alive(int(info["owner_pid"])):
         return dict(info)
     return None
+
+
+def running_stack_sqs(info: dict[str, Any]) -> Any:
+    """An SQS client on the live stack that `running_stack_info` found (its endpoint and region)."""
+    return moto_client("sqs", info["endpoint"], info.get("region", LOCAL_REGION))
 
 
 class LocalStack:
@@ -88,7 +90,7 @@ class LocalStack:
             self.moto = MotoServer(self.workdir.state_dir / "moto.log", state.get("moto_port")).start()
             self._create_resources()
             self._restore_state()
-            resources.configure_raw_notifications(self.s3, self.names)
+            aws_resources.configure_raw_notifications(self.s3, self.names)
         except BaseException:
             self._shutdown()
             raise
@@ -100,6 +102,8 @@ class LocalStack:
                 "moto_port": self.moto.port,
                 "endpoint": self.endpoint,
                 "database_url": self.db.url,
+                "region": self.names.region,
+                "queue_name": self.names.queue,
                 "dlq_name": self.names.dlq,
                 "started_at": time.time(),
             },
@@ -145,14 +149,7 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            session = boto3.session.Session(
-                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.names.region
-            )
-            self._clients[service] = session.client(
-                service,
-                endpoint_url=self.endpoint,
-                config=Config(max_pool_connections=16, retries={"mode": "standard"}),
-            )
+            self._clients[service] = moto_client(service, self.endpoint, self.names.region)
         return self._clients[service]
 
     @property
@@ -194,13 +191,13 @@ class LocalStack:
 
     # --- state -------------------------------------------------------------------------------
     def _create_resources(self) -> None:
-        resources.create_buckets(self.s3, self.names)
-        self.queue_url, self.dlq_url = resources.create_queues(self.sqs, self.cfg, self.names)
-        self.hmac_secret_arn = resources.create_hmac_secret(
+        aws_resources.create_buckets(self.s3, self.names)
+        self.queue_url, self.dlq_url = aws_resources.create_queues(self.sqs, self.cfg, self.names)
+        self.hmac_secret_arn = aws_resources.create_hmac_secret(
             self.client("secretsmanager"), self.names, self.workdir.hmac_key()
         )
-        resources.create_glue_catalog(self.glue, self.names)
-        self.alert_router_queue_url, self.alert_topic_arn = resources.create_alert_resources(
+        aws_resources.create_glue_catalog(self.glue, self.names)
+        self.alert_router_queue_url, self.alert_topic_arn = aws_resources.create_alert_resources(
             self.client("events"), self.sqs, self.client("sns"), self.names
         )
 
@@ -225,8 +222,8 @@ class LocalStack:
             keys = list(bucket_mirror.list_objects(self.s3, self.names.buckets["processed"]))
         added = 0
         for table in (TELEMETRY_TABLE, *LAKE_TABLES):
-            parts = resources.partitions_in_keys(table, keys)
-            added += resources.register_partitions(self.glue, self.names, table, parts)
+            parts = aws_resources.partitions_in_keys(table, keys)
+            added += aws_resources.register_partitions(self.glue, self.names, table, parts)
         return added
 
     def bucket_index(self, kind: str) -> dict[str, str]:

@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 
 from lake.contract import FINISHED_STATUSES, LAKE_TABLES, LOAD_ORDER, SKIPPED, LedgerStatus
 from lake.layout import entity_of_key
-from local.ledger import LedgerEntry
-from local.resources import TELEMETRY_TABLE
+from local.report.ledger_reader import LedgerEntry
+from local.stack.aws_resources import TELEMETRY_TABLE
 
 REPORT_TABLES = (*LOAD_ORDER, TELEMETRY_TABLE, "telemetry_hourly")
 STATUSES = (*(str(s) for s in FINISHED_STATUSES), SKIPPED, str(LedgerStatus.FAILED))

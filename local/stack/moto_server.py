@@ -13,9 +13,23 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-from local.errors import StackError
-from local.postgres import free_port
+import boto3
+from botocore.config import Config
+
+from local.exceptions import StackError
+from local.stack.postgres_server import free_port
+
+# moto accepts any credentials; boto3 needs some (never the user's real ones).
+_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def moto_client(service: str, endpoint: str, region: str) -> Any:
+    """A boto3 client for `service` on the moto server at `endpoint`, in the stack's region."""
+    return boto3.session.Session(region_name=region, **_CREDENTIALS).client(
+        service, endpoint_url=endpoint, config=Config(max_pool_connections=16, retries={"mode": "standard"}),
+    )
 
 
 def port_is_free(port: int) -> bool:

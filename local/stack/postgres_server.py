@@ -25,7 +25,10 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -222,3 +225,43 @@ class EphemeralPostgres:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def open_server(cluster_dir: Path) -> tuple[str, EphemeralPostgres | None]:
+    """(administrator URL of the `postgres` database, the cluster to stop or None): `DATABASE_URL`'s
+    server when set, else a throwaway cluster in `cluster_dir`, started (reused when one is there).
+    Raises PostgresUnavailable when the binaries are missing or the server does not start."""
+    existing = server_url_from_env()
+    if existing:
+        return existing, None
+    pg = EphemeralPostgres(cluster_dir).start()
+    return pg.url(), pg
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """`open_server` for the length of a `with` (tests, benchmarks): a throwaway cluster lives in
+    a fresh temporary folder and is stopped and removed on exit."""
+    with _temporary_folder() as folder:
+        url, pg = open_server(folder / "cluster")
+        try:
+            yield url
+        finally:
+            if pg is not None:
+                pg.stop()
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[EphemeralPostgres]:
+    """A started cluster of its own, whatever `DATABASE_URL` says (e.g. to read its server log)."""
+    with _temporary_folder() as folder, EphemeralPostgres(folder / "cluster") as pg:
+        yield pg
+
+
+@contextmanager
+def _temporary_folder() -> Iterator[Path]:
+    # Outside pytest's temp root on purpose: every pytest session (another checkout's, or an
+    # xdist worker starting late) resets that root to 0700, which would lock the server user out
+    # of a running cluster's files.
+    with tempfile.TemporaryDirectory(prefix="surgical-lake-pg-", ignore_cleanup_errors=True) as folder:
+        yield Path(folder)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from local.errors import LocalModeError
+from local.exceptions import LocalModeError
 from local.tabular import FORMATS
 from local.workdir import DEFAULT_WORKDIR, Workdir
 
@@ -187,7 +187,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "DuckDB with the RDS tables (unqualified and as rds.* / rds_etl.*), the lake tables\n"
             "(lake.*) and the analytics views (analytics.*), as Redshift would show them."
         ),
-        epilog='example: lake query "SELECT * FROM analytics.v_procedure_outcome_trend_weekly LIMIT 5"',
+        epilog='example: lake query "SELECT * FROM analytics.v_outcome_trend_monthly LIMIT 5"',
     )
     query.add_argument("sql", help="one SQL statement")
     query.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help=WORKDIR_HELP)

@@ -16,17 +16,18 @@ import psycopg
 
 from lake.contract import LOAD_ORDER
 from lake.layout import entity_of_key
-from local import dlq, ledger, run_report
-from local.bucket_mirror import md5_of
+from local.analytics.glue_rollup import RollupResult, run_local_rollup
+from local.analytics.spark_session import LazySpark
 from local.console import Stages, progress
-from local.errors import InputError
-from local.ingest_handler import load_ingest_handler
-from local.resources import TELEMETRY_TABLE
-from local.rollup import RollupResult, run_local_rollup
-from local.spark import LazySpark
-from local.stack import LocalStack
-from local.worker import WorkerStats
-from local.worker_pool import WorkerSpec, drain_in_parallel
+from local.exceptions import InputError
+from local.report import ledger_reader, run_report
+from local.runtime import dead_letters
+from local.runtime.ingest_handler import load_ingest_handler
+from local.runtime.queue_worker import WorkerStats
+from local.runtime.worker_pool import WorkerSpec, drain_in_parallel
+from local.stack.aws_resources import TELEMETRY_TABLE
+from local.stack.bucket_mirror import md5_of
+from local.stack.local_stack import LocalStack
 
 _UPLOAD_THREADS = 4
 
@@ -63,7 +64,7 @@ def plan_uploads(files: list[tuple[Path, str]]) -> list[run_report.UploadedObjec
 
 
 def new_telemetry_expected(
-    planned: list[run_report.UploadedObject], before: list[ledger.LedgerEntry]
+    planned: list[run_report.UploadedObject], before: list[ledger_reader.LedgerEntry]
 ) -> bool:
     """Whether some telemetry object is not already ingested (else the rollups have nothing new)."""
     done = {(e.object_key, e.content_checksum.strip('"')) for e in before if e.finished}
@@ -134,8 +135,8 @@ def process_queue(stack: LocalStack, workers: int = 1) -> WorkerStats:
 def drop_finished_dead_letters(stack: LocalStack) -> int:
     """Delete the DLQ messages whose objects the ledger shows finished (e.g. after a re-run)."""
     with psycopg.connect(stack.db.url) as conn:
-        return dlq.drop_finished(stack.sqs, stack.dlq_url,
-                                 lambda key, etag, version: ledger.finished_identity(conn, key, etag, version))
+        return dead_letters.drop_finished(stack.sqs, stack.dlq_url,
+                                 lambda key, etag, version: ledger_reader.finished_identity(conn, key, etag, version))
 
 
 @dataclass
@@ -147,18 +148,18 @@ class RunOutcome:
 
 
 def collect_report(
-    stack: LocalStack, uploaded: list[run_report.UploadedObject], before: list[ledger.LedgerEntry]
+    stack: LocalStack, uploaded: list[run_report.UploadedObject], before: list[ledger_reader.LedgerEntry]
 ) -> tuple[dict[str, Any], run_report.QuarantineStats]:
     stack.persist()
     with psycopg.connect(stack.db.url) as conn:
-        after = ledger.read_ledger(conn)
+        after = ledger_reader.read_ledger(conn)
         rds = run_report.rds_counts(conn)
-        parked = ledger.parked_total(conn)
+        parked = ledger_reader.parked_total(conn)
     quarantine = run_report.quarantine_stats(stack.workdir.bucket_dir(stack.names.buckets["quarantine"]))
     lake = run_report.lake_counts(stack.workdir.bucket_dir(stack.names.buckets["processed"]))
     objects = run_report.object_outcomes(uploaded, before, after)
     report = run_report.build_report(objects, rds, lake, parked, quarantine.rows)
-    report["dead_letters"] = dlq.depth(stack.sqs, stack.dlq_url)
+    report["dead_letters"] = dead_letters.depth(stack.sqs, stack.dlq_url)
     return report, quarantine
 
 
@@ -169,7 +170,7 @@ def run_pipeline(
     spark = LazySpark()
     try:
         with psycopg.connect(stack.db.url) as conn:
-            before = ledger.read_ledger(conn)
+            before = ledger_reader.read_ledger(conn)
         uploaded = plan_uploads(files)
         if rollups and new_telemetry_expected(uploaded, before):
             spark.prestart()  # the JVM starts while the ETL runs

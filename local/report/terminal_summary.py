@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from local.charts import sparkline
-from local.insights import QualityNumbers, Trend
+from local.report.insights import QualityNumbers, Trend
+from local.report.sparklines import sparkline
 from local.tabular import render
 
 

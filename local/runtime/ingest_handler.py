@@ -12,7 +12,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from local.worker import Handler
+from local.runtime.queue_worker import Handler
 
 HANDLER_MODULE = "lambdas.ingest.handler"
 

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 
 from lake.alerts import Candidate
-from local.stack import LocalStack
+from local.stack.local_stack import LocalStack
 from local.tabular import render
 from local.workdir import Workdir
 

@@ -5,7 +5,7 @@ mirrored to the workdir (the mirror the stack keeps anyway), the job's plain PyS
 `run_rollup` runs on `file://` paths, and what it wrote under each derived table is
 reconciled back into the processed bucket (uploads, deletions) and its Glue partitions.
 Around it, the same steps as in AWS: the alerts function exports the procedure windows first,
-and the run's alert candidates go through the alert path afterwards (`local/alerts.py`).
+and the run's alert candidates go through the alert path afterwards (`local/analytics/alerting.py`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from lake.contract import LAKE_TABLES, REFERENCE_DIR
-from local import alerts
-from local.bucket_mirror import list_objects, local_files, md5_of
-from local.resources import TELEMETRY_TABLE
-from local.stack import LocalStack
+from local.analytics import alerting
+from local.stack.aws_resources import TELEMETRY_TABLE
+from local.stack.bucket_mirror import list_objects, local_files, md5_of
+from local.stack.local_stack import LocalStack
 
 STATE_PREFIX = "_rollup_state"  # the job's input fingerprints: kept in the bucket, as in AWS
 
@@ -71,7 +71,7 @@ def run_local_rollup(stack: LocalStack, spark: Callable[[], Any]) -> RollupResul
     """
     from glue_jobs.telemetry_rollup import run_rollup  # imports pyspark: only when a rollup runs
 
-    alerts.export_windows(stack)
+    alerting.export_windows(stack)
     changed = stack.sync_bucket("processed", prefix=f"{TELEMETRY_TABLE}/")
     changed += stack.sync_bucket("processed", prefix=f"{REFERENCE_DIR}/")
     root = stack.workdir.bucket_dir(stack.names.buckets["processed"])
@@ -84,5 +84,5 @@ def run_local_rollup(stack: LocalStack, spark: Callable[[], Any]) -> RollupResul
         up, gone = publish_table(stack, root, table)
         uploaded += up
         deleted += gone
-    raised = alerts.raise_alerts(stack, result.candidates)
+    raised = alerting.raise_alerts(stack, result.candidates)
     return RollupResult(uploaded, deleted, stack.register_lake_partitions(), alerts=tuple(raised))

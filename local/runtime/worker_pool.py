@@ -46,7 +46,6 @@ class WorkerSpec:
             retry_delay_seconds=self.retry_delay_seconds,
         )
 
-
     def ingest_worker(self) -> QueueWorker:
         """A worker running the real ingest handler, loaded as a fresh Lambda container loads it."""
         from local.runtime.ingest_handler import load_ingest_handler

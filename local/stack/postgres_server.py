@@ -8,7 +8,8 @@ the data directory (a cluster made by an older version with trust is switched ov
 The server logs like RDS's parameter group says (`SERVER_LOG_SETTINGS`): terse errors and no
 failing statement text, so a row's values never reach the log. The data directory lives under
 the caller's workdir, so a workdir keeps its database between `lake run`s. Set `DATABASE_URL`
-to use an existing server instead (see `server_url_from_env`).
+to use an existing server instead: `open_server` (local mode) and `postgres_server` (the test
+session, the benchmarks) are the one place that rule is applied.
 
 Example:
     >>> with EphemeralPostgres(Path("/tmp/pg")) as pg:

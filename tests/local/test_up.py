@@ -95,6 +95,18 @@ def test_up_processes_an_upload_and_keeps_state_after_ctrl_c(tmp_path, empty_db)
                                          headers={"Authorization": f"Bearer {token.strip()}"})
         with urllib.request.urlopen(request, timeout=30) as response:
             assert [r["robot_id"] for r in json.load(response)["data"]] == ["ROBOT-0002"]
+        # WHEN a message sits in the DLQ of the running stack (an S3 test event: it names no object)
+        sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=names.region,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=names.dlq)["QueueUrl"],
+                         MessageBody=json.dumps({"Event": "s3:TestEvent"}))
+        # THEN `lake status` counts it and `lake redrive` hands it to the running `lake up`, in its region
+        status = subprocess.run([sys.executable, "-m", "cli", "status", "--workdir", str(work)], cwd=REPO,
+                                env=env, capture_output=True, text=True, check=True).stdout
+        assert "DLQ depth: 1" in status
+        redrive = subprocess.run([sys.executable, "-m", "cli", "redrive", "--workdir", str(work)], cwd=REPO,
+                                 env=env, capture_output=True, text=True, check=True).stdout
+        assert "moved 1 messages from the DLQ to the ingest queue; the running `lake up` processes them" in redrive
     finally:
         # WHEN Ctrl-C arrives
         proc.send_signal(signal.SIGINT)

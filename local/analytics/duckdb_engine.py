@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -298,17 +299,25 @@ def _load_rds(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table]) ->
 def _migration_tables() -> dict[str, str]:
     """"name" / "etl.name" -> DuckDB column definitions of each table the migrations create."""
     out: dict[str, str] = {}
-    for path in sorted(RDS_DIR.glob("*.sql")):
-        for stmt in sqlglot.parse(path.read_text(), read="postgres"):
-            if not isinstance(stmt, exp.Create) or stmt.kind != "TABLE" or not isinstance(stmt.this, exp.Schema):
-                continue
-            table = stmt.this.this
-            key = f"{table.db}.{table.name}" if table.db and table.db != "public" else table.name
-            out[key] = ", ".join(
-                f'"{c.name}" {c.args["kind"].sql(dialect="duckdb")}'
-                for c in stmt.this.expressions
-                if isinstance(c, exp.ColumnDef)
-            )
+    statements: list[Any] = []
+    quiet = logging.getLogger("sqlglot")  # GRANTs and trigger functions parse as commands: expected here
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        for path in sorted(RDS_DIR.glob("*.sql")):
+            statements += sqlglot.parse(path.read_text(), read="postgres")
+    finally:
+        quiet.setLevel(level)
+    for stmt in statements:
+        if not isinstance(stmt, exp.Create) or stmt.kind != "TABLE" or not isinstance(stmt.this, exp.Schema):
+            continue
+        table = stmt.this.this
+        key = f"{table.db}.{table.name}" if table.db and table.db != "public" else table.name
+        out[key] = ", ".join(
+            f'"{c.name}" {c.args["kind"].sql(dialect="duckdb")}'
+            for c in stmt.this.expressions
+            if isinstance(c, exp.ColumnDef)
+        )
     return out
 
 

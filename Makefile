@@ -15,6 +15,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@$(MAKE) --no-print-directory web || echo "note: the dashboard is not built (it needs Node.js 20.19+ and npm); \
+		\`lake serve\` still answers the API"
 	$(BIN)/lake demo
 
 # Everything CI checks: lint, types, then the tests. Tests never skip for a missing tool: the

@@ -67,21 +67,21 @@ def _run(args: argparse.Namespace) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     from local.commands import cmd_redrive
 
-    return cmd_redrive(Workdir.at(args.workdir), args.workers)
+    return cmd_redrive(Workdir.existing(args.workdir), args.workers)
 
 
 @_friendly
 def _query(args: argparse.Namespace) -> int:
     from local.commands import cmd_query
 
-    return cmd_query(Workdir.at(args.workdir), args.sql, args.format)
+    return cmd_query(Workdir.existing(args.workdir), args.sql, args.format)
 
 
 @_friendly
 def _status(args: argparse.Namespace) -> int:
     from local.commands import cmd_status
 
-    return cmd_status(Workdir.at(args.workdir))
+    return cmd_status(Workdir.existing(args.workdir))
 
 
 @_friendly
@@ -95,7 +95,7 @@ def _up(args: argparse.Namespace) -> int:
 def _alerts(args: argparse.Namespace) -> int:
     from local.commands import cmd_alerts
 
-    return cmd_alerts(Workdir.at(args.workdir), args.format, args.facility, args.kind)
+    return cmd_alerts(Workdir.existing(args.workdir), args.format, args.facility, args.kind)
 
 
 @_friendly

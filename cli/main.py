@@ -8,6 +8,7 @@ imports it (lake/ ships to Lambda and Glue without it).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,12 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        try:
+            args = build_parser().parse_args(argv)
+            return int(args.func(args) or 0)
+        finally:
+            sys.stdout.flush()  # a reader that left (`lake ... | head`) shows here, not at exit
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # say nothing more: the recipe of Python's `signal` docs (SIGPIPE)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lake.db_roles import ROLES
+from local.exceptions import InputError
 
 DEFAULT_WORKDIR = Path(".lake")
 
@@ -50,6 +51,15 @@ class Workdir:
             if leftover.is_file():
                 os.chmod(leftover, 0o600)
         return cls(root)
+
+    @classmethod
+    def existing(cls, path: str | Path | None) -> Workdir:
+        """`at` for the commands that only read a local lake (query, status, alerts, redrive):
+        raises InputError, and creates nothing, when no command has made a workdir there."""
+        root = Path(path or DEFAULT_WORKDIR).expanduser().resolve()
+        if not (root / "state").is_dir():
+            raise InputError(no_lake_yet(root))
+        return cls.at(root)
 
     @property
     def postgres_dir(self) -> Path:
@@ -137,3 +147,8 @@ def _owner_only(path: Path, flags: int) -> IO[str]:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o600)
     os.fchmod(fd, 0o600)
     return os.fdopen(fd, "w")
+
+
+def no_lake_yet(root: Path) -> str:
+    return (f"{root} holds no local lake yet: run `lake demo --workdir {root}` or "
+            f"`lake run --input DIR --workdir {root}` first")

@@ -3,9 +3,10 @@
 Around each local rollup: `export_windows` (the alerts function's `export_windows`) before the
 job, then `raise_alerts`: the job's candidates go to `_alerts/pending/` (the Glue entry point's
 `write_pending`), the alerts function's `publish_pending` records them in the workdir's
-PostgreSQL and puts the new episodes on the moto bus; the bus rule delivers them to a queue
-(moto's EventBridge targets SQS, not Lambda) that is drained into the router function, which
-publishes them to the moto SNS topic with the facility attribute. Each event's detail is
+PostgreSQL and puts the new episodes on the moto bus; the bus rule delivers them to a log group
+(moto's EventBridge cannot invoke a Lambda without Docker: `aws_resources.create_alert_resources`
+says why not a queue) that is read into the router function, which publishes them to the moto
+SNS topic with the facility attribute. Each event's detail is
 appended to `<workdir>/state/alerts.ndjson`, which `lake alerts` lists.
 """
 
@@ -43,26 +44,28 @@ def raise_alerts(stack: LocalStack, candidates: Iterable[Candidate]) -> list[dic
     from lambdas.alerts import router
     from lambdas.alerts.publisher import publish_pending
 
-    bucket = stack.names.buckets["processed"]
+    bucket, logs, group = stack.names.buckets["processed"], stack.client("logs"), stack.alert_router_log_group
     write_pending(stack.s3, bucket, time.strftime("local-%Y%m%dT%H%M%SZ", time.gmtime()), candidates)
+    logs.delete_log_group(logGroupName=group)  # it then holds only what this publish delivers
+    logs.create_log_group(logGroupName=group)
     with psycopg.connect(stack.db.alerts_url, autocommit=True) as conn:
         publish_pending(conn, stack.s3, stack.client("events"), bucket, stack.names.alert_bus)
-    raised: list[dict[str, Any]] = []
-    sqs, sns, queue = stack.sqs, stack.client("sns"), stack.alert_router_queue_url
-    # In AWS each event is its own router invocation; here they run ROUTER_THREADS at a time.
+    events = [json.loads(e["message"]) for e in _log_events(logs, group)]
+    sns = stack.client("sns")
+    # In AWS each event is its own router invocation; here ROUTER_THREADS run at a time.
     with ThreadPoolExecutor(ROUTER_THREADS) as pool:
-        while True:
-            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-                "Messages", [])
-            if not messages:
-                break
-            events = [json.loads(m["Body"]) for m in messages]
-            list(pool.map(lambda event: router.route(event, sns, stack.alert_topic_arn), events))
-            raised += [event["detail"] for event in events]
-            sqs.delete_message_batch(QueueUrl=queue, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        list(pool.map(lambda event: router.route(event, sns, stack.alert_topic_arn), events))
+    raised = [event["detail"] for event in events]
     append_alerts(stack.workdir, raised)
     return raised
+
+
+def _log_events(logs: Any, group: str) -> list[dict[str, Any]]:
+    """Every log event of the group, oldest first (the bus rule writes one per matching event)."""
+    found: list[dict[str, Any]] = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+        found += page["events"]
+    return sorted(found, key=lambda e: (e["timestamp"], e.get("ingestionTime", 0)))
 
 
 def append_alerts(workdir: Workdir, details: Sequence[dict[str, Any]]) -> None:

@@ -17,16 +17,13 @@ from local.stack.aws_resources import LocalNames
 from local.stack.local_stack import running_stack_info
 from local.stack.postgres_server import server_url_from_env
 from local.stack.workdir_database import LocalDatabase
-from local.workdir import Workdir
+from local.workdir import Workdir, no_lake_yet
 
 
 def require_state(workdir: Workdir) -> None:
     """A workdir without a database has nothing to show yet."""
     if not (workdir.postgres_dir / "pgdata").exists() and not server_url_from_env():
-        raise InputError(
-            f"{workdir.root} holds no local lake yet: run `lake demo --workdir {workdir.root}` or "
-            f"`lake run --input DIR --workdir {workdir.root}` first"
-        )
+        raise InputError(no_lake_yet(workdir.root))
 
 
 @contextmanager

@@ -54,6 +54,11 @@ class LocalNames:
     def queue_arn(self, name: str) -> str:
         return f"arn:aws:sqs:{self.region}:{self.account}:{name}"
 
+    @property
+    def router_log_group(self) -> str:
+        """Where the alert bus rule delivers locally (`create_alert_resources`)."""
+        return f"/{self.alert_bus}/router"
+
 
 def create_buckets(s3: Any, names: LocalNames) -> None:
     for bucket in names.buckets.values():
@@ -93,22 +98,25 @@ def configure_raw_notifications(s3: Any, names: LocalNames) -> None:
     )
 
 
-def create_alert_resources(events: Any, sqs: Any, sns: Any, names: LocalNames) -> tuple[str, str]:
-    """The alert bus, its rule and the alert topic; returns (router queue URL, topic ARN).
+def create_alert_resources(events: Any, logs: Any, sns: Any, names: LocalNames) -> tuple[str, str]:
+    """The alert bus, its rule and the alert topic; returns (router log group, topic ARN).
 
-    In AWS the bus rule targets the router Lambda; moto's EventBridge delivers to SQS, so here
-    the rule targets a queue that local mode drains into the same router function.
+    In AWS the bus rule targets the router Lambda. moto's EventBridge cannot invoke a Lambda
+    without Docker, so here the rule targets a CloudWatch Logs group (one log event per
+    matching event, written during PutEvents) that local mode reads into the same router
+    function. Not a queue: moto's SQS checks every message of a queue for each one it returns,
+    so the ~2,600 alerts of a first default-scale run took ten minutes to drain from one.
     """
     from lake.alerts import EVENT_SOURCE
 
     events.create_event_bus(Name=names.alert_bus)
-    queue = f"{names.alert_bus}-router"
-    queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    group = names.router_log_group
+    logs.create_log_group(logGroupName=group)
     events.put_rule(Name=f"{names.alert_bus}-to-router", EventBusName=names.alert_bus,
                     EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
     events.put_targets(Rule=f"{names.alert_bus}-to-router", EventBusName=names.alert_bus,
-                       Targets=[{"Id": "router", "Arn": names.queue_arn(queue)}])
-    return queue_url, sns.create_topic(Name=names.alert_topic)["TopicArn"]
+                       Targets=[{"Id": "router", "Arn": f"arn:aws:logs:{names.region}:{names.account}:log-group:{group}"}])
+    return group, sns.create_topic(Name=names.alert_topic)["TopicArn"]
 
 
 def create_hmac_secret(secrets: Any, names: LocalNames, key: str) -> str:

@@ -70,7 +70,7 @@ class LocalStack:
         self.queue_url = ""
         self.dlq_url = ""
         self.hmac_secret_arn = ""
-        self.alert_router_queue_url = ""
+        self.alert_router_log_group = ""
         self.alert_topic_arn = ""
         self._index: dict[str, dict[str, str]] = {}
         self._clients: dict[str, Any] = {}
@@ -197,8 +197,8 @@ class LocalStack:
             self.client("secretsmanager"), self.names, self.workdir.hmac_key()
         )
         aws_resources.create_glue_catalog(self.glue, self.names)
-        self.alert_router_queue_url, self.alert_topic_arn = aws_resources.create_alert_resources(
-            self.client("events"), self.sqs, self.client("sns"), self.names
+        self.alert_router_log_group, self.alert_topic_arn = aws_resources.create_alert_resources(
+            self.client("events"), self.client("logs"), self.client("sns"), self.names
         )
 
     def _restore_state(self) -> None:

@@ -6,8 +6,8 @@ job, then `raise_alerts`: the job's candidates go to `_alerts/pending/` (the Glu
 PostgreSQL and puts the new episodes on the moto bus; the bus rule delivers them to a log group
 (moto's EventBridge cannot invoke a Lambda without Docker: `aws_resources.create_alert_resources`
 says why not a queue) that is read into the router function, which publishes them to the moto
-SNS topic with the facility attribute. Each event's detail is
-appended to `<workdir>/state/alerts.ndjson`, which `lake alerts` lists.
+SNS topic with the facility attribute. Each event's detail is appended to
+`<workdir>/state/alerts.ndjson`, which `lake alerts` lists.
 """
 
 from __future__ import annotations
